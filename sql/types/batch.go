@@ -1,0 +1,205 @@
+package types
+
+// RowKind says what a row means to a consumer of a changelog stream. Append-only
+// streams carry only Insert; an upsert stream uses UpdateAfter and Delete (a
+// Kafka tombstone). The kinds follow Flink's RowKind and RisingWave's Op so that
+// retracting operators fit later without changing the batch layout.
+type RowKind uint8
+
+const (
+	Insert RowKind = iota
+	Delete
+	UpdateBefore
+	UpdateAfter
+)
+
+// Column is one typed vector of a Batch. Only the slice matching Type is used:
+// Ints for Bigint, Timestamp and Interval, Floats for Double, Strs for Varchar
+// and Bools for Boolean. Nulls[i] marks row i NULL; it is always as long as
+// the column so that operators can index it without checks.
+type Column struct {
+	Type   Type
+	Ints   []int64
+	Floats []float64
+	Strs   []string
+	Bools  []bool
+	Nulls  []bool
+}
+
+// NewColumn returns an empty column of type t with room for capacity rows.
+func NewColumn(t Type, capacity int) *Column {
+	c := &Column{Type: t, Nulls: make([]bool, 0, capacity)}
+	switch t {
+	case Double:
+		c.Floats = make([]float64, 0, capacity)
+	case Varchar:
+		c.Strs = make([]string, 0, capacity)
+	case Boolean:
+		c.Bools = make([]bool, 0, capacity)
+	default:
+		c.Ints = make([]int64, 0, capacity)
+	}
+	return c
+}
+
+// Len returns the number of rows in the column.
+func (c *Column) Len() int { return len(c.Nulls) }
+
+// Reset empties the column, keeping its memory.
+func (c *Column) Reset() {
+	c.Ints, c.Floats, c.Strs, c.Bools, c.Nulls = c.Ints[:0], c.Floats[:0], c.Strs[:0], c.Bools[:0], c.Nulls[:0]
+}
+
+// Append adds v (which must be of the column's type or NULL) as a new row.
+func (c *Column) Append(v Value) {
+	c.Nulls = append(c.Nulls, v.Null)
+	switch c.Type {
+	case Double:
+		c.Floats = append(c.Floats, v.F)
+	case Varchar:
+		c.Strs = append(c.Strs, v.S)
+	case Boolean:
+		c.Bools = append(c.Bools, v.I != 0)
+	default:
+		c.Ints = append(c.Ints, v.I)
+	}
+}
+
+// AppendNull adds a NULL row.
+func (c *Column) AppendNull() { c.Append(Value{Type: c.Type, Null: true}) }
+
+// Value returns row i as a Value.
+func (c *Column) Value(i int) Value {
+	if c.Nulls[i] {
+		return Value{Type: c.Type, Null: true}
+	}
+	switch c.Type {
+	case Double:
+		return Value{Type: Double, F: c.Floats[i]}
+	case Varchar:
+		return Value{Type: Varchar, S: c.Strs[i]}
+	case Boolean:
+		return BoolValue(c.Bools[i])
+	default:
+		return Value{Type: c.Type, I: c.Ints[i]}
+	}
+}
+
+// keep compacts the column to the rows whose sel entry is true.
+func (c *Column) keep(sel []bool) {
+	n := 0
+	for i, ok := range sel {
+		if !ok {
+			continue
+		}
+		c.Nulls[n] = c.Nulls[i]
+		switch c.Type {
+		case Double:
+			c.Floats[n] = c.Floats[i]
+		case Varchar:
+			c.Strs[n] = c.Strs[i]
+		case Boolean:
+			c.Bools[n] = c.Bools[i]
+		default:
+			c.Ints[n] = c.Ints[i]
+		}
+		n++
+	}
+	c.Nulls = c.Nulls[:n]
+	switch c.Type {
+	case Double:
+		c.Floats = c.Floats[:n]
+	case Varchar:
+		clear(c.Strs[n:])
+		c.Strs = c.Strs[:n]
+	case Boolean:
+		c.Bools = c.Bools[:n]
+	default:
+		c.Ints = c.Ints[:n]
+	}
+}
+
+// Batch is a set of rows stored column by column: the unit that flows between
+// operators. Keys carries each row's Kafka message key (nil entries for none)
+// when the pipeline passes source keys through to a sink; it is nil otherwise.
+// Kinds is nil for an append-only batch (all Insert).
+type Batch struct {
+	Cols  []*Column
+	Keys  [][]byte
+	Kinds []RowKind
+}
+
+// NewBatch returns an empty batch with one column per type in schema.
+func NewBatch(schema []Type, capacity int) *Batch {
+	b := &Batch{Cols: make([]*Column, len(schema))}
+	for i, t := range schema {
+		b.Cols[i] = NewColumn(t, capacity)
+	}
+	return b
+}
+
+// Len returns the number of rows.
+func (b *Batch) Len() int {
+	if len(b.Cols) == 0 {
+		return len(b.Keys)
+	}
+	return b.Cols[0].Len()
+}
+
+// Reset empties the batch, keeping its memory.
+func (b *Batch) Reset() {
+	for _, c := range b.Cols {
+		c.Reset()
+	}
+	if b.Keys != nil {
+		clear(b.Keys)
+		b.Keys = b.Keys[:0]
+	}
+	if b.Kinds != nil {
+		b.Kinds = b.Kinds[:0]
+	}
+}
+
+// Keep compacts the batch in place to the rows whose sel entry is true.
+func (b *Batch) Keep(sel []bool) {
+	for _, c := range b.Cols {
+		c.keep(sel)
+	}
+	if b.Keys != nil {
+		n := 0
+		for i, ok := range sel {
+			if ok {
+				b.Keys[n] = b.Keys[i]
+				n++
+			}
+		}
+		clear(b.Keys[n:])
+		b.Keys = b.Keys[:n]
+	}
+	if b.Kinds != nil {
+		n := 0
+		for i, ok := range sel {
+			if ok {
+				b.Kinds[n] = b.Kinds[i]
+				n++
+			}
+		}
+		b.Kinds = b.Kinds[:n]
+	}
+}
+
+// Row returns row i as Values (allocates; for tests, results and slow paths).
+func (b *Batch) Row(i int) []Value {
+	row := make([]Value, len(b.Cols))
+	for j, c := range b.Cols {
+		row[j] = c.Value(i)
+	}
+	return row
+}
+
+// AppendRow appends a row of Values, one per column.
+func (b *Batch) AppendRow(row []Value) {
+	for j, c := range b.Cols {
+		c.Append(row[j])
+	}
+}

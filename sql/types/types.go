@@ -1,0 +1,239 @@
+// Package types holds the value model shared by every layer of StreamSQL:
+// SQL types, scalar values, typed column vectors and the batches of rows that
+// flow between operators.
+//
+// It is a leaf: it imports nothing else of the project, so the SQL front, the
+// planner, the executor and the services beneath can all depend on it without
+// cycles. It knows nothing about parsing, planning or Kafka.
+package types
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Type is a SQL column type. The set is small on purpose: every type has one
+// Go representation in a Column and one in a Value.
+type Type uint8
+
+const (
+	// Unknown is the type of a NULL literal before it is coerced.
+	Unknown Type = iota
+	// Bigint is a 64-bit signed integer (BIGINT, INT, INTEGER, SMALLINT).
+	Bigint
+	// Double is a 64-bit IEEE float (DOUBLE PRECISION, FLOAT, REAL).
+	Double
+	// Varchar is a UTF-8 string (VARCHAR, TEXT, STRING).
+	Varchar
+	// Boolean is true/false.
+	Boolean
+	// Timestamp is an instant in UTC with millisecond precision, stored as
+	// milliseconds since the Unix epoch.
+	Timestamp
+	// Interval is a duration in milliseconds. It exists only in expressions
+	// (window sizes, timestamp arithmetic); streams cannot declare it.
+	Interval
+)
+
+// String returns the PostgreSQL spelling of the type, as DESCRIBE shows it.
+func (t Type) String() string {
+	switch t {
+	case Bigint:
+		return "BIGINT"
+	case Double:
+		return "DOUBLE PRECISION"
+	case Varchar:
+		return "VARCHAR"
+	case Boolean:
+		return "BOOLEAN"
+	case Timestamp:
+		return "TIMESTAMP"
+	case Interval:
+		return "INTERVAL"
+	default:
+		return "UNKNOWN"
+	}
+}
+
+// Numeric reports whether arithmetic applies to the type.
+func (t Type) Numeric() bool { return t == Bigint || t == Double }
+
+// ParseType maps a PostgreSQL (or common SQL) type name to a Type. Length and
+// precision modifiers such as VARCHAR(20) or TIMESTAMP(3) are accepted and
+// ignored. The second result is false for names StreamSQL does not support.
+func ParseType(name string) (Type, bool) {
+	n := strings.ToUpper(strings.TrimSpace(name))
+	if i := strings.IndexByte(n, '('); i >= 0 {
+		n = strings.TrimSpace(n[:i])
+	}
+	n = strings.Join(strings.Fields(n), " ")
+	switch n {
+	case "BIGINT", "INT", "INTEGER", "INT8", "INT4", "INT2", "SMALLINT", "TINYINT", "SIGNED", "LONG":
+		return Bigint, true
+	case "DOUBLE", "DOUBLE PRECISION", "FLOAT", "FLOAT8", "FLOAT4", "REAL", "DECIMAL", "NUMERIC":
+		return Double, true
+	case "VARCHAR", "TEXT", "STRING", "CHAR", "CHARACTER VARYING", "CHARACTER":
+		return Varchar, true
+	case "BOOLEAN", "BOOL":
+		return Boolean, true
+	case "TIMESTAMP", "DATETIME", "TIMESTAMP WITHOUT TIME ZONE", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE",
+		"TIMESTAMP(3)", "TIMESTAMP_LTZ":
+		return Timestamp, true
+	case "INTERVAL":
+		return Interval, true
+	}
+	return Unknown, false
+}
+
+// Value is one scalar SQL value. Exactly one payload field is meaningful,
+// chosen by Type; Null overrides it. Values are small and passed by value.
+type Value struct {
+	Type Type
+	Null bool
+	I    int64 // Bigint, Timestamp (epoch ms), Interval (ms), Boolean (0/1)
+	F    float64
+	S    string
+}
+
+// Constructors for Values.
+func NullOf(t Type) Value           { return Value{Type: t, Null: true} }
+func IntValue(v int64) Value        { return Value{Type: Bigint, I: v} }
+func FloatValue(v float64) Value    { return Value{Type: Double, F: v} }
+func StringValue(v string) Value    { return Value{Type: Varchar, S: v} }
+func TimestampValue(ms int64) Value { return Value{Type: Timestamp, I: ms} }
+func IntervalValue(ms int64) Value  { return Value{Type: Interval, I: ms} }
+func BoolValue(v bool) Value {
+	if v {
+		return Value{Type: Boolean, I: 1}
+	}
+	return Value{Type: Boolean}
+}
+
+// Bool returns the boolean payload.
+func (v Value) Bool() bool { return v.I != 0 }
+
+// String renders the value as PostgreSQL's text format does: what psql shows.
+// NULL renders as the empty string; callers that must tell NULL apart check
+// Null first.
+func (v Value) String() string {
+	if v.Null {
+		return ""
+	}
+	switch v.Type {
+	case Bigint:
+		return strconv.FormatInt(v.I, 10)
+	case Double:
+		return FormatFloat(v.F)
+	case Varchar:
+		return v.S
+	case Boolean:
+		if v.I != 0 {
+			return "t"
+		}
+		return "f"
+	case Timestamp:
+		return FormatTimestampSQL(v.I)
+	case Interval:
+		return FormatInterval(v.I)
+	}
+	return ""
+}
+
+// FormatFloat prints a float the way PostgreSQL does in text output: the
+// shortest representation that round-trips, with Infinity/NaN spelled out.
+func FormatFloat(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case math.IsNaN(f):
+		return "NaN"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// FormatTimestampSQL renders epoch milliseconds as PostgreSQL's text form of
+// TIMESTAMP: "2026-11-23 10:01:00" or "2026-11-23 10:01:00.123".
+func FormatTimestampSQL(ms int64) string {
+	t := time.UnixMilli(ms).UTC()
+	if ms%1000 == 0 {
+		return t.Format("2006-01-02 15:04:05")
+	}
+	return t.Format("2006-01-02 15:04:05.000")
+}
+
+// FormatTimestampJSON renders epoch milliseconds as the ISO-8601 UTC string
+// with milliseconds that JSON output uses: "2026-11-23T10:01:00.000Z".
+func FormatTimestampJSON(ms int64) string {
+	return string(AppendTimestampJSON(nil, ms))
+}
+
+// AppendTimestampJSON appends the FormatTimestampJSON form to dst without
+// allocating beyond dst's growth.
+func AppendTimestampJSON(dst []byte, ms int64) []byte {
+	return time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+}
+
+// FormatInterval renders milliseconds as PostgreSQL's interval text, e.g.
+// "00:01:00" or "1 day 02:00:00.5".
+func FormatInterval(ms int64) string {
+	neg := ms < 0
+	if neg {
+		ms = -ms
+	}
+	days := ms / 86_400_000
+	rest := ms % 86_400_000
+	h, m, s, frac := rest/3_600_000, rest/60_000%60, rest/1000%60, rest%1000
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	if days > 0 {
+		fmt.Fprintf(&b, "%d day", days)
+		if days > 1 {
+			b.WriteByte('s')
+		}
+		b.WriteByte(' ')
+	}
+	fmt.Fprintf(&b, "%02d:%02d:%02d", h, m, s)
+	if frac > 0 {
+		fmt.Fprintf(&b, ".%03d", frac)
+		return strings.TrimRight(b.String(), "0")
+	}
+	return b.String()
+}
+
+// Compare orders two non-NULL values of the same type: -1, 0 or +1.
+func Compare(a, b Value) int {
+	switch a.Type {
+	case Double:
+		af, bf := a.F, b.F
+		if b.Type == Bigint {
+			bf = float64(b.I)
+		}
+		switch {
+		case af < bf:
+			return -1
+		case af > bf:
+			return 1
+		}
+		return 0
+	case Varchar:
+		return strings.Compare(a.S, b.S)
+	default:
+		if b.Type == Double {
+			return -Compare(b, a)
+		}
+		switch {
+		case a.I < b.I:
+			return -1
+		case a.I > b.I:
+			return 1
+		}
+		return 0
+	}
+}
