@@ -52,3 +52,15 @@ type ResultWriter interface {
 	// Notice sends a NoticeResponse (severity NOTICE) to the client.
 	Notice(msg string) error
 }
+
+// TxStatuser is an optional interface a Session implements when it tracks
+// transaction blocks (BEGIN ... COMMIT). The server asks it after every query
+// cycle and reports the answer in ReadyForQuery, which clients rely on: psql's
+// \set FETCH_COUNT, for one, expects 'T' inside the block it opens. A Session
+// that does not implement it is always reported idle ('I').
+type TxStatuser interface {
+	// TxStatus returns 'I' (idle, outside a transaction block), 'T' (inside a
+	// transaction block) or 'E' (inside a failed transaction block). Any
+	// other byte is reported as 'I'.
+	TxStatus() byte
+}

@@ -1,0 +1,175 @@
+package exec
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/streamsql/streamsql/planner"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// operators instantiates the plan nodes of one task, bottom-up. last says
+// whether the task's chain ends the query (its output goes to the sink or
+// the client): the final projection then also carries the key columns the
+// sink needs after the output columns.
+func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]Operator, error) {
+	cfg := g.cfg
+	var ops []Operator
+	for i, n := range nodes {
+		switch n := n.(type) {
+		case *planner.Scan, *planner.Sort, *planner.Limit:
+			// The scan is the task itself; sort and limit are the bounded
+			// output stage (see resultStage).
+		case *planner.Filter:
+			ops = append(ops, NewFilter(n.Cond, pol))
+		case *planner.Project:
+			exprs := n.Exprs
+			if last && !g.bounded && cfg.Plan.KeyCols != nil && isFinalProject(nodes[i+1:]) {
+				exprs = append(append([]planner.Expr(nil), exprs...), keyRefs(n.Input, cfg.Plan.KeyCols)...)
+			}
+			ops = append(ops, NewProject(exprs, pol))
+		case *planner.WindowAgg:
+			ops = append(ops, NewWindowAgg(n, "windowagg", pol, &cfg.Stats.LateEvents))
+		case *planner.HashAgg:
+			ops = append(ops, NewHashAgg(n, "hashagg", g.bounded, pol))
+		default:
+			return nil, fmt.Errorf("exec: no operator for %T", n)
+		}
+	}
+	return ops, nil
+}
+
+func isFinalProject(above []planner.Node) bool {
+	for _, n := range above {
+		switch n.(type) {
+		case *planner.Sort, *planner.Limit:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// keyRefs references the key columns of a projection's input (the
+// aggregation output, possibly behind a HAVING filter).
+func keyRefs(input planner.Node, cols []int) []planner.Expr {
+	sch := input.Schema()
+	out := make([]planner.Expr, len(cols))
+	for i, c := range cols {
+		out[i] = &planner.ColRef{Idx: c, Name: sch[c].Name, T: sch[c].Type}
+	}
+	return out
+}
+
+// resultStage applies a bounded query's ORDER BY and LIMIT to its rows and
+// hands them to the client callback. Without ORDER BY, rows stream through
+// and the query stops as soon as LIMIT rows have passed; with it, rows are
+// held until the input ends.
+type resultStage struct {
+	sortKeys []planner.SortKey
+	limit    int64 // -1: none
+	offset   int64
+	seen     int64
+	held     [][]types.Value
+	schema   []types.Type
+	out      func(*types.Batch) error
+	scratch  *types.Batch
+}
+
+func newResultStage(p *planner.Plan, out func(*types.Batch) error) *resultStage {
+	r := &resultStage{limit: -1, out: out}
+	for _, c := range p.Columns {
+		r.schema = append(r.schema, c.Type)
+	}
+	r.scratch = types.NewBatch(r.schema, 0)
+	for n := p.Root; n != nil; {
+		switch x := n.(type) {
+		case *planner.Sort:
+			r.sortKeys = x.Keys
+		case *planner.Limit:
+			r.limit, r.offset = x.Count, x.Offset
+		default:
+			return r
+		}
+		n = n.Children()[0]
+	}
+	return r
+}
+
+func (r *resultStage) collect(b *types.Batch) error {
+	if r.sortKeys != nil {
+		for i := 0; i < b.Len(); i++ {
+			r.held = append(r.held, b.Row(i)[:len(r.schema)])
+		}
+		return nil
+	}
+	if r.offset == 0 && r.limit < 0 {
+		return r.out(b)
+	}
+	r.scratch.Reset()
+	for i := 0; i < b.Len(); i++ {
+		r.seen++
+		if r.seen <= r.offset {
+			continue
+		}
+		if r.limit >= 0 && r.seen > r.offset+r.limit {
+			break
+		}
+		r.scratch.AppendRow(b.Row(i)[:len(r.schema)])
+	}
+	if r.scratch.Len() > 0 {
+		if err := r.out(r.scratch); err != nil {
+			return err
+		}
+	}
+	if r.limit >= 0 && r.seen >= r.offset+r.limit {
+		return ErrStopOutput
+	}
+	return nil
+}
+
+// finish emits held rows in ORDER BY order (NULLs last ascending, first
+// descending, as in PostgreSQL).
+func (r *resultStage) finish() error {
+	if r.sortKeys == nil {
+		return nil
+	}
+	sort.SliceStable(r.held, func(i, j int) bool {
+		for _, k := range r.sortKeys {
+			a, b := r.held[i][k.Col], r.held[j][k.Col]
+			var c int
+			switch {
+			case a.Null && b.Null:
+				c = 0
+			case a.Null:
+				c = 1
+			case b.Null:
+				c = -1
+			default:
+				c = types.Compare(a, b)
+			}
+			if k.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c < 0
+			}
+		}
+		return false
+	})
+	rows := r.held
+	if r.offset > 0 {
+		rows = rows[min(int64(len(rows)), r.offset):]
+	}
+	if r.limit >= 0 && int64(len(rows)) > r.limit {
+		rows = rows[:r.limit]
+	}
+	r.scratch.Reset()
+	for _, row := range rows {
+		r.scratch.AppendRow(row)
+	}
+	if r.scratch.Len() == 0 {
+		return nil
+	}
+	return r.out(r.scratch)
+}

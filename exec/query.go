@@ -1,0 +1,427 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/streamsql/streamsql/exec/codec"
+	"github.com/streamsql/streamsql/kafka"
+	"github.com/streamsql/streamsql/planner"
+	"github.com/streamsql/streamsql/sql/types"
+	"github.com/streamsql/streamsql/state"
+)
+
+// Source is one partition's records. *kafka.PartitionReader implements it.
+type Source interface {
+	Poll(ctx context.Context, buf []kafka.Record, max int, wait time.Duration) ([]kafka.Record, error)
+	Close() error
+}
+
+// Sink receives a continuous query's output rows from one task.
+type Sink interface {
+	// Write takes the rows of b. Columns [0, n) are the output columns;
+	// the columns after them, if any, are the key columns.
+	Write(b *types.Batch) error
+	// Flush returns once every row written so far is durable in Kafka.
+	Flush() error
+	Close() error
+}
+
+// Stats are a query's live counters. All fields are updated atomically by
+// the query's tasks and read by SHOW SINKS and /metrics.
+type Stats struct {
+	RowsIn       atomic.Int64
+	RowsOut      atomic.Int64
+	DecodeErrors atomic.Int64
+	LateEvents   atomic.Int64
+	ExprErrors   atomic.Int64
+	// Watermark is the output watermark (epoch ms), MinInt64 before any.
+	Watermark atomic.Int64
+
+	mu         sync.Mutex
+	checkpoint state.CheckpointInfo
+	cpErr      error
+}
+
+// Checkpoint returns the last completed checkpoint and the last checkpoint
+// error, if any.
+func (s *Stats) Checkpoint() (state.CheckpointInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checkpoint, s.cpErr
+}
+
+// Config describes one query run.
+type Config struct {
+	// ID names the query's state and offsets; empty for a bounded query.
+	ID     string
+	Plan   *planner.Plan
+	Client *kafka.Client
+	// Store holds state for a continuous query; nil for a bounded one.
+	Store *state.Store
+	// NewSink makes the sink of one output task (continuous queries).
+	NewSink func() (Sink, error)
+	// Output receives a bounded query's result rows, serialised by the
+	// runtime. Returning errStopOutput ends the query early (LIMIT reached).
+	Output func(b *types.Batch) error
+	// CheckpointInterval is the time between checkpoints (continuous).
+	CheckpointInterval time.Duration
+	// Parallelism is the number of aggregation tasks; 0 means
+	// min(partitions, GOMAXPROCS).
+	Parallelism int
+	Logger      *slog.Logger
+	Stats       *Stats
+}
+
+// ErrStopOutput may be returned by Config.Output to end a bounded query
+// before its input is exhausted.
+var ErrStopOutput = errors.New("exec: output complete")
+
+// Query is a running query.
+type Query struct {
+	cfg    Config
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// Start starts a query. A continuous query runs until Stop or a failure; a
+// bounded one until its inputs reach the end offsets seen at start.
+func Start(ctx context.Context, cfg Config) (*Query, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Stats == nil {
+		cfg.Stats = &Stats{}
+	}
+	cfg.Stats.Watermark.Store(math.MinInt64)
+	ctx, cancel := context.WithCancel(ctx)
+	q := &Query{cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	g, err := build(ctx, &q.cfg)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		defer close(q.done)
+		q.err = g.run(ctx)
+		cancel()
+	}()
+	return q, nil
+}
+
+// Stop cancels the query and waits for its tasks to end.
+func (q *Query) Stop() {
+	q.cancel()
+	<-q.done
+}
+
+// Done is closed when the query has ended.
+func (q *Query) Done() <-chan struct{} { return q.done }
+
+// Err returns why the query ended (nil for a bounded query that finished or
+// a query that was stopped).
+func (q *Query) Err() error {
+	<-q.done
+	return q.err
+}
+
+// graph is a built query: its tasks and the channels between them.
+type graph struct {
+	cfg     *Config
+	sources []*sourceTask
+	aggs    []*aggTask
+	// bounded queries end when every task has; continuous ones checkpoint.
+	bounded bool
+	acks    chan ack
+	startWm int64
+	// outMu serialises a bounded query's output across tasks.
+	outMu  sync.Mutex
+	result *resultStage
+}
+
+// ack is a task's report that it has taken checkpoint epoch.
+type ack struct {
+	epoch  int64
+	commit *state.Commit
+	wm     int64
+	hasWm  bool
+	err    error
+}
+
+func build(ctx context.Context, cfg *Config) (*graph, error) {
+	p := cfg.Plan
+	st := p.Scan.Stream
+	g := &graph{cfg: cfg, bounded: cfg.Store == nil, acks: make(chan ack, 64), startWm: math.MinInt64}
+	if g.bounded {
+		g.result = newResultStage(p, cfg.Output)
+	}
+	info, ok, err := cfg.Client.Topic(st.Topic)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("exec: topic %q of stream %q does not exist", st.Topic, st.Name)
+	}
+	starts, err := g.startOffsets(st.Topic, st.StartFrom)
+	if err != nil {
+		return nil, err
+	}
+	var ends []int64
+	if g.bounded {
+		if ends, err = cfg.Client.EndOffsets(st.Topic); err != nil {
+			return nil, err
+		}
+	}
+	if !g.bounded {
+		if cp, ok, err := cfg.Store.LastCheckpoint(cfg.ID); err != nil {
+			return nil, err
+		} else if ok {
+			g.startWm = cp.Watermark
+			cfg.Stats.mu.Lock()
+			cfg.Stats.checkpoint = cp
+			cfg.Stats.mu.Unlock()
+		}
+	}
+
+	// Split the plan at its exchange: operators below run in the source
+	// tasks, operators above in the aggregation tasks.
+	var lower, upper []planner.Node
+	var exchange *planner.Exchange
+	for n := p.Root; n != nil; {
+		if ex, ok := n.(*planner.Exchange); ok {
+			exchange = ex
+		} else if exchange == nil {
+			upper = append([]planner.Node{n}, upper...)
+		} else {
+			lower = append([]planner.Node{n}, lower...)
+		}
+		if len(n.Children()) == 0 {
+			break
+		}
+		n = n.Children()[0]
+	}
+	if exchange == nil {
+		lower, upper = upper, nil
+	}
+	pol := ErrorPolicy{Strict: g.bounded, Errors: &cfg.Stats.ExprErrors}
+
+	nAgg := 0
+	if exchange != nil {
+		nAgg = cfg.Parallelism
+		if nAgg <= 0 {
+			nAgg = min(info.Partitions, runtime.GOMAXPROCS(0))
+		}
+		if len(exchange.Keys) == 0 {
+			nAgg = 1
+		}
+		for i := range nAgg {
+			t, err := g.newAggTask(i, nAgg, info.Partitions, upper, pol)
+			if err != nil {
+				return nil, err
+			}
+			g.aggs = append(g.aggs, t)
+		}
+	}
+	for part := range info.Partitions {
+		t, err := g.newSourceTask(ctx, part, starts, ends, lower, exchange, pol)
+		if err != nil {
+			g.close()
+			return nil, err
+		}
+		g.sources = append(g.sources, t)
+	}
+	return g, nil
+}
+
+// startOffsets returns where each partition starts: the last checkpoint's
+// offsets for a continuous query that has one, else the stream's start_from.
+func (g *graph) startOffsets(topic, startFrom string) ([]int64, error) {
+	c := g.cfg.Client
+	var base []int64
+	var err error
+	switch startFrom {
+	case "", "earliest":
+		base, err = c.StartOffsets(topic)
+	case "latest":
+		base, err = c.EndOffsets(topic)
+	default:
+		ms, ok := types.ParseTimestamp(startFrom)
+		if !ok {
+			return nil, fmt.Errorf("exec: bad start_from %q", startFrom)
+		}
+		base, err = c.OffsetsForTime(topic, ms)
+	}
+	if err != nil || g.bounded {
+		return base, err
+	}
+	saved, err := g.cfg.Store.Offsets(g.cfg.ID)
+	if err != nil {
+		return nil, err
+	}
+	for tp, off := range saved {
+		if tp.Topic == topic && int(tp.Partition) < len(base) {
+			base[tp.Partition] = off
+		}
+	}
+	return base, nil
+}
+
+func (g *graph) close() {
+	for _, s := range g.sources {
+		s.src.Close()
+		if s.sink != nil {
+			s.sink.Close()
+		}
+	}
+	for _, a := range g.aggs {
+		if a.sink != nil {
+			a.sink.Close()
+		}
+	}
+}
+
+// run starts every task and, for a continuous query, the checkpoint loop.
+// It returns when a task fails, the context ends, or (bounded) all tasks
+// have finished.
+func (g *graph) run(outer context.Context) error {
+	defer g.close()
+	ctx, cancel := context.WithCancel(outer)
+	defer cancel()
+	total := len(g.sources) + len(g.aggs)
+	if !g.bounded {
+		total++
+	}
+	errs := make(chan error, total)
+	var wg sync.WaitGroup
+	spawn := func(f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- f(ctx)
+		}()
+	}
+	for _, t := range g.sources {
+		spawn(t.run)
+	}
+	for _, t := range g.aggs {
+		spawn(t.run)
+	}
+	if !g.bounded {
+		spawn(g.checkpointLoop)
+	}
+	var first error
+	for range total {
+		err := <-errs
+		switch {
+		case err == nil || errors.Is(err, context.Canceled):
+		case errors.Is(err, ErrStopOutput):
+			// LIMIT reached: stop reading, keep what was output.
+			cancel()
+		case first == nil:
+			first = err
+			cancel()
+		}
+	}
+	wg.Wait()
+	switch {
+	case first != nil:
+		return first
+	case outer.Err() != nil:
+		return outer.Err()
+	case g.bounded:
+		return g.result.finish()
+	}
+	return nil
+}
+
+// checkpointLoop injects a barrier into every source task each interval,
+// waits for every task's acknowledgement and applies the merged commit in
+// one Badger transaction. One checkpoint is in flight at a time.
+func (g *graph) checkpointLoop(ctx context.Context) error {
+	cfg := g.cfg
+	interval := cfg.CheckpointInterval
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	last, _, err := cfg.Store.LastCheckpoint(cfg.ID)
+	if err != nil {
+		return err
+	}
+	epoch := last.Epoch
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	expected := len(g.sources) + len(g.aggs)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticker.C:
+		}
+		epoch++
+		for _, s := range g.sources {
+			select {
+			case s.barriers <- epoch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		commit := state.NewCommit(cfg.ID, epoch)
+		wm, hasWm := int64(math.MaxInt64), false
+		for got := 0; got < expected; got++ {
+			var a ack
+			select {
+			case a = <-g.acks:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if a.err != nil {
+				return a.err
+			}
+			commit.Merge(a.commit)
+			if a.hasWm {
+				hasWm = true
+				wm = min(wm, a.wm)
+			}
+		}
+		if !hasWm {
+			wm = cfg.Stats.Watermark.Load()
+		}
+		commit.SetWatermark(wm)
+		info, err := cfg.Store.Apply(commit)
+		cfg.Stats.mu.Lock()
+		if err == nil {
+			cfg.Stats.checkpoint = info
+		}
+		cfg.Stats.cpErr = err
+		cfg.Stats.mu.Unlock()
+		if err != nil {
+			cfg.Logger.Error("checkpoint failed", "query", cfg.ID, "epoch", epoch, "err", err)
+			continue
+		}
+	}
+}
+
+// output hands a bounded query's rows to Config.Output, one task at a time.
+func (g *graph) output(b *types.Batch) error {
+	g.outMu.Lock()
+	defer g.outMu.Unlock()
+	g.cfg.Stats.RowsOut.Add(int64(b.Len()))
+	return g.result.collect(b)
+}
+
+// decoderFields lists the stream's columns for the JSON decoder.
+func decoderFields(cols []planner.Column) []codec.Field {
+	out := make([]codec.Field, 0, len(cols))
+	for _, c := range cols {
+		out = append(out, codec.Field{Name: c.Name, Type: c.Type})
+	}
+	return out
+}

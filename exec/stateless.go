@@ -1,0 +1,89 @@
+package exec
+
+import (
+	"github.com/streamsql/streamsql/planner"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Filter keeps the rows whose condition is TRUE (not FALSE, not NULL). It
+// keeps no state.
+type Filter struct {
+	stateless
+	cond evaluator
+	sel  []bool
+}
+
+var _ Operator = (*Filter)(nil)
+
+// NewFilter compiles a filter.
+func NewFilter(cond planner.Expr, pol ErrorPolicy) *Filter {
+	return &Filter{cond: compile(cond, pol)}
+}
+
+// Process compacts b in place to the passing rows and emits it.
+func (f *Filter) Process(b *types.Batch, out Collector) error {
+	c, err := f.cond.eval(b)
+	if err != nil {
+		return err
+	}
+	n := b.Len()
+	f.sel = f.sel[:0]
+	kept := 0
+	for i := 0; i < n; i++ {
+		ok := !c.Nulls[i] && c.Bools[i]
+		f.sel = append(f.sel, ok)
+		if ok {
+			kept++
+		}
+	}
+	if kept == 0 {
+		return nil
+	}
+	if kept < n {
+		b.Keep(f.sel)
+	}
+	return out.Collect(b)
+}
+
+// Project computes output columns from input columns. It keeps no state.
+// The output batch is reused across calls.
+type Project struct {
+	stateless
+	exprs []evaluator
+	types []types.Type
+	out   *types.Batch
+}
+
+var _ Operator = (*Project)(nil)
+
+// NewProject compiles a projection.
+func NewProject(exprs []planner.Expr, pol ErrorPolicy) *Project {
+	p := &Project{}
+	for _, e := range exprs {
+		p.exprs = append(p.exprs, compile(e, pol))
+		p.types = append(p.types, e.Type())
+	}
+	p.out = types.NewBatch(p.types, 0)
+	return p
+}
+
+// Process emits one output batch per input batch. Input columns passed
+// through unchanged are shared, not copied.
+func (p *Project) Process(b *types.Batch, out Collector) error {
+	for i, e := range p.exprs {
+		c, err := e.eval(b)
+		if err != nil {
+			return err
+		}
+		if _, isCol := e.(colEval); isCol {
+			p.out.Cols[i] = c
+			continue
+		}
+		// Computed columns belong to their evaluator and are overwritten by
+		// its next call; two evaluators never share one, so no copy is needed.
+		p.out.Cols[i] = c
+	}
+	p.out.Keys = b.Keys
+	p.out.Kinds = b.Kinds
+	return out.Collect(p.out)
+}

@@ -1,0 +1,597 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/streamsql/streamsql/exec/codec"
+	"github.com/streamsql/streamsql/kafka"
+	"github.com/streamsql/streamsql/planner"
+	"github.com/streamsql/streamsql/sql/types"
+	"github.com/streamsql/streamsql/state"
+)
+
+type msgKind uint8
+
+const (
+	mData msgKind = iota
+	mWatermark
+	mIdle
+	mBarrier
+	mEnd
+)
+
+// message travels from a source task to an aggregation task. Data,
+// watermarks and barriers share one ordered channel, so a barrier cuts the
+// stream at one consistent point.
+type message struct {
+	kind  msgKind
+	from  int
+	batch *types.Batch
+	wm    int64
+	epoch int64
+}
+
+const (
+	pollMax  = 4096
+	pollWait = 100 * time.Millisecond
+	// defaultIdleTimeout applies when a stream does not set idle_timeout.
+	defaultIdleTimeout = 5 * time.Second
+)
+
+// sourceTask reads one partition: it decodes records into a batch, stamps
+// event time, tracks the partition's watermark, runs the stateless operators
+// and then either routes rows to aggregation tasks by key hash or writes
+// them to its own sink. It owns its reader, decoder and batches.
+type sourceTask struct {
+	g         *graph
+	idx       int
+	topic     string
+	partition int32
+	src       Source
+	next      int64 // next offset to read
+	end       int64 // bounded: stop at this offset; -1 for continuous
+	dec       *codec.JSONDecoder
+	ncols     int // stream columns; the batch has ncols+1 (rowtime last)
+	timeCol   int
+	delay     int64
+	idle      time.Duration
+	chain     *chain
+	batch     *types.Batch
+	sel       []bool
+	recs      []kafka.Record
+	barriers  chan int64
+
+	// Exactly one of these is the task's output.
+	exchange *exchangeOut
+	sink     Sink
+
+	maxTs  int64
+	wm     int64
+	isIdle bool
+}
+
+func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int64, lower []planner.Node,
+	ex *planner.Exchange, pol ErrorPolicy) (*sourceTask, error) {
+	cfg := g.cfg
+	scan := cfg.Plan.Scan
+	st := scan.Stream
+	schema := scan.Schema()
+	t := &sourceTask{
+		g: g, idx: part, topic: st.Topic, partition: int32(part), next: starts[part], end: -1,
+		ncols: len(st.Columns), timeCol: scan.TimeCol, delay: st.WatermarkDelay,
+		idle: time.Duration(st.IdleTimeout) * time.Millisecond, barriers: make(chan int64, 1),
+		maxTs: math.MinInt64, wm: math.MinInt64,
+	}
+	if t.idle <= 0 {
+		t.idle = defaultIdleTimeout
+	}
+	if ends != nil {
+		t.end = ends[part]
+	}
+	var sch []types.Type
+	for _, c := range schema {
+		sch = append(sch, c.Type)
+	}
+	t.batch = types.NewBatch(sch, pollMax)
+	t.batch.Keys = make([][]byte, 0, pollMax)
+	t.dec = codec.NewJSONDecoder(decoderFields(schema[:len(st.Columns)]))
+	ops, err := g.operators(lower, pol, len(g.aggs) == 0)
+	if err != nil {
+		return nil, err
+	}
+	var out Collector
+	switch {
+	case ex != nil:
+		t.exchange = newExchangeOut(g, part, ex.Keys, sch, pol)
+		out = t.exchange
+	case g.bounded:
+		out = CollectorFunc(g.output)
+	default:
+		if t.sink, err = cfg.NewSink(); err != nil {
+			return nil, err
+		}
+		out = CollectorFunc(func(b *types.Batch) error {
+			cfg.Stats.RowsOut.Add(int64(b.Len()))
+			return t.sink.Write(b)
+		})
+	}
+	t.chain = newChain(ops, out)
+	if t.end < 0 || t.next < t.end {
+		r, err := cfg.Client.NewPartitionReader(st.Topic, int32(part), t.next)
+		if err != nil {
+			return nil, err
+		}
+		t.src = r
+	} else {
+		t.src = emptySource{}
+	}
+	return t, nil
+}
+
+type emptySource struct{}
+
+func (emptySource) Poll(context.Context, []kafka.Record, int, time.Duration) ([]kafka.Record, error) {
+	return nil, nil
+}
+func (emptySource) Close() error { return nil }
+
+func (t *sourceTask) run(ctx context.Context) error {
+	lastData := time.Now()
+	for {
+		select {
+		case epoch := <-t.barriers:
+			if err := t.barrier(ctx, epoch); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if t.end >= 0 && t.next >= t.end {
+			return t.finish(ctx)
+		}
+		recs, err := t.src.Poll(ctx, t.recs[:0], pollMax, pollWait)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("reading %s/%d: %w", t.topic, t.partition, err)
+		}
+		t.recs = recs
+		if len(recs) == 0 {
+			if !t.isIdle && time.Since(lastData) >= t.idle && t.exchange != nil {
+				t.isIdle = true
+				if err := t.exchange.broadcast(ctx, message{kind: mIdle}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		lastData = time.Now()
+		t.isIdle = false
+		if t.end >= 0 {
+			// A bounded read stops at the end offset seen when it began.
+			n := 0
+			for n < len(recs) && recs[n].Offset < t.end {
+				n++
+			}
+			recs = recs[:n]
+		}
+		if err := t.process(ctx, recs); err != nil {
+			return err
+		}
+	}
+}
+
+// process decodes records into the task's batch and pushes it through.
+func (t *sourceTask) process(ctx context.Context, recs []kafka.Record) error {
+	b := t.batch
+	b.Reset()
+	b.Cols = b.Cols[:t.ncols+1]
+	rowtime := b.Cols[t.ncols]
+	stats := &t.g.cfg.Stats
+	for i := range recs {
+		r := &recs[i]
+		t.next = r.Offset + 1
+		if err := t.dec.Decode(r.Value, b); err != nil {
+			(*stats).DecodeErrors.Add(1)
+			continue
+		}
+		ts := r.Timestamp
+		if t.timeCol >= 0 {
+			c := b.Cols[t.timeCol]
+			last := c.Len() - 1
+			if c.Nulls[last] {
+				// No event time: the row cannot be placed in time. Count it as
+				// bad data and drop it, as for an undecodable message.
+				for _, col := range b.Cols[:t.ncols] {
+					truncate(col, last)
+				}
+				(*stats).DecodeErrors.Add(1)
+				continue
+			}
+			ts = c.Ints[last]
+		}
+		rowtime.Append(types.TimestampValue(ts))
+		b.Keys = append(b.Keys, r.Key)
+		if ts > t.maxTs {
+			t.maxTs = ts
+		}
+	}
+	n := b.Len()
+	(*stats).RowsIn.Add(int64(n))
+	if n > 0 {
+		if err := t.chain.process(b); err != nil {
+			return err
+		}
+	}
+	if t.exchange != nil {
+		if err := t.exchange.flush(ctx); err != nil {
+			return err
+		}
+		if t.maxTs != math.MinInt64 && t.maxTs-t.delay > t.wm {
+			t.wm = t.maxTs - t.delay
+			return t.exchange.broadcast(ctx, message{kind: mWatermark, wm: t.wm})
+		}
+	}
+	return nil
+}
+
+// truncate drops the last row of c (a row the decoder appended but the
+// task rejected).
+func truncate(c *types.Column, n int) {
+	c.Nulls = c.Nulls[:n]
+	switch c.Type {
+	case types.Double:
+		c.Floats = c.Floats[:n]
+	case types.Varchar:
+		c.Strs = c.Strs[:n]
+	case types.Boolean:
+		c.Bools = c.Bools[:n]
+	default:
+		c.Ints = c.Ints[:n]
+	}
+}
+
+// barrier takes the task's part of checkpoint epoch: it records the next
+// offset, forwards the barrier downstream (or flushes its own sink), and
+// acknowledges to the coordinator.
+func (t *sourceTask) barrier(ctx context.Context, epoch int64) error {
+	cm := state.NewCommit(t.g.cfg.ID, epoch)
+	cm.SetOffset(t.topic, t.partition, t.next)
+	if err := t.chain.barrier(cm); err != nil {
+		return err
+	}
+	a := ack{epoch: epoch, commit: cm}
+	if t.exchange != nil {
+		if err := t.exchange.flush(ctx); err != nil {
+			return err
+		}
+		if err := t.exchange.broadcast(ctx, message{kind: mBarrier, epoch: epoch}); err != nil {
+			return err
+		}
+	} else if t.sink != nil {
+		if err := t.sink.Flush(); err != nil {
+			return fmt.Errorf("sink flush: %w", err)
+		}
+	}
+	select {
+	case t.g.acks <- a:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// finish ends a bounded read: the final watermark closes every window.
+func (t *sourceTask) finish(ctx context.Context) error {
+	if err := t.chain.watermark(math.MaxInt64); err != nil {
+		return err
+	}
+	if err := t.chain.end(); err != nil {
+		return err
+	}
+	if t.exchange != nil {
+		if err := t.exchange.flush(ctx); err != nil {
+			return err
+		}
+		if err := t.exchange.broadcast(ctx, message{kind: mWatermark, wm: math.MaxInt64}); err != nil {
+			return err
+		}
+		return t.exchange.broadcast(ctx, message{kind: mEnd})
+	}
+	return nil
+}
+
+// exchangeOut routes rows to aggregation tasks by the hash of their group
+// key. It copies rows into one pending batch per target and sends them on
+// flush; a sent batch belongs to the receiver.
+type exchangeOut struct {
+	g       *graph
+	from    int
+	keys    []evaluator
+	keyCols []*types.Column
+	schema  []types.Type
+	pending []*types.Batch
+	kbuf    []byte
+}
+
+func newExchangeOut(g *graph, from int, keys []planner.Expr, schema []types.Type, pol ErrorPolicy) *exchangeOut {
+	e := &exchangeOut{g: g, from: from, schema: schema, pending: make([]*types.Batch, len(g.aggs))}
+	for _, k := range keys {
+		e.keys = append(e.keys, compile(k, pol))
+	}
+	e.keyCols = make([]*types.Column, len(keys))
+	return e
+}
+
+func (e *exchangeOut) Collect(b *types.Batch) error {
+	for i, k := range e.keys {
+		c, err := k.eval(b)
+		if err != nil {
+			return err
+		}
+		e.keyCols[i] = c
+	}
+	n := b.Len()
+	targets := len(e.pending)
+	for r := 0; r < n; r++ {
+		target := 0
+		if targets > 1 {
+			e.kbuf = e.kbuf[:0]
+			for _, c := range e.keyCols {
+				e.kbuf = appendKeyValue(e.kbuf, c, r)
+			}
+			target = int(hashKey(e.kbuf) % uint64(targets))
+		}
+		p := e.pending[target]
+		if p == nil {
+			p = types.NewBatch(e.schema, 256)
+			e.pending[target] = p
+		}
+		for j, c := range b.Cols {
+			p.Cols[j].Append(c.Value(r))
+		}
+	}
+	return nil
+}
+
+func (e *exchangeOut) flush(ctx context.Context) error {
+	for i, p := range e.pending {
+		if p == nil || p.Len() == 0 {
+			continue
+		}
+		e.pending[i] = nil
+		if err := e.send(ctx, i, message{kind: mData, batch: p}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *exchangeOut) broadcast(ctx context.Context, m message) error {
+	for i := range e.g.aggs {
+		if err := e.send(ctx, i, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *exchangeOut) send(ctx context.Context, target int, m message) error {
+	m.from = e.from
+	select {
+	case e.g.aggs[target].in <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// aggTask runs the stateful part of a query for the keys that hash to it:
+// it merges its inputs' watermarks (the minimum over inputs that are not
+// idle), aligns checkpoint barriers across inputs, and writes results to its
+// sink or to the bounded query's output.
+type aggTask struct {
+	g     *graph
+	idx   int
+	in    chan message
+	nIn   int
+	chain *chain
+	agg   Operator
+	sink  Sink
+
+	wms      []int64
+	idle     []bool
+	blocked  []bool
+	queued   [][]message
+	nBlocked int
+	ended    []bool
+	nEnded   int
+	outWm    int64
+	epoch    int64
+	// wmPub mirrors outWm for readers on other goroutines.
+	wmPub atomic.Int64
+}
+
+func (t *aggTask) outWmLoad() int64 { return t.wmPub.Load() }
+
+func (g *graph) newAggTask(idx, n, nIn int, upper []planner.Node, pol ErrorPolicy) (*aggTask, error) {
+	cfg := g.cfg
+	t := &aggTask{g: g, idx: idx, in: make(chan message, 64), nIn: nIn,
+		wms: make([]int64, nIn), idle: make([]bool, nIn), blocked: make([]bool, nIn),
+		queued: make([][]message, nIn), ended: make([]bool, nIn), outWm: g.startWm}
+	for i := range t.wms {
+		t.wms[i] = math.MinInt64
+	}
+	t.wmPub.Store(t.outWm)
+	ops, err := g.operators(upper, pol, true)
+	if err != nil {
+		return nil, err
+	}
+	t.agg = ops[0]
+	keep := func(key []byte) bool { return n == 1 || hashKey(key)%uint64(n) == uint64(idx) }
+	if !g.bounded {
+		switch a := t.agg.(type) {
+		case *WindowAgg:
+			if err := a.Restore(cfg.Store, cfg.ID, g.startWm, keep); err != nil {
+				return nil, fmt.Errorf("restoring state: %w", err)
+			}
+		case *HashAgg:
+			if err := a.Restore(cfg.Store, cfg.ID, keep); err != nil {
+				return nil, fmt.Errorf("restoring state: %w", err)
+			}
+		}
+	}
+	var out Collector
+	if g.bounded {
+		out = CollectorFunc(g.output)
+	} else {
+		if t.sink, err = cfg.NewSink(); err != nil {
+			return nil, err
+		}
+		out = CollectorFunc(func(b *types.Batch) error {
+			cfg.Stats.RowsOut.Add(int64(b.Len()))
+			return t.sink.Write(b)
+		})
+	}
+	t.chain = newChain(ops, out)
+	return t, nil
+}
+
+func (t *aggTask) run(ctx context.Context) error {
+	for {
+		select {
+		case m := <-t.in:
+			done, err := t.handle(ctx, m)
+			if err != nil || done {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// handle processes one message; done is true when every input has ended.
+func (t *aggTask) handle(ctx context.Context, m message) (bool, error) {
+	if t.blocked[m.from] {
+		// The input already delivered this checkpoint's barrier: hold its
+		// later messages until every input has (barrier alignment).
+		t.queued[m.from] = append(t.queued[m.from], m)
+		return false, nil
+	}
+	switch m.kind {
+	case mData:
+		if t.idle[m.from] {
+			t.idle[m.from] = false
+		}
+		return false, t.chain.process(m.batch)
+	case mWatermark:
+		t.wms[m.from] = m.wm
+		t.idle[m.from] = false
+		return false, t.advance()
+	case mIdle:
+		t.idle[m.from] = true
+		return false, t.advance()
+	case mBarrier:
+		t.blocked[m.from] = true
+		t.epoch = m.epoch
+		t.nBlocked++
+		if t.nBlocked < t.nIn {
+			return false, nil
+		}
+		if err := t.checkpoint(ctx, m.epoch); err != nil {
+			return false, err
+		}
+		// Release the inputs and replay what they sent meanwhile, in order.
+		queued := t.queued
+		t.queued = make([][]message, t.nIn)
+		for i := range t.blocked {
+			t.blocked[i] = false
+		}
+		t.nBlocked = 0
+		for _, q := range queued {
+			for _, qm := range q {
+				if done, err := t.handle(ctx, qm); err != nil || done {
+					return done, err
+				}
+			}
+		}
+		return false, nil
+	case mEnd:
+		t.ended[m.from] = true
+		t.nEnded++
+		if t.nEnded < t.nIn {
+			return false, nil
+		}
+		return true, t.chain.end()
+	}
+	return false, nil
+}
+
+// advance recomputes the task's watermark: the minimum over inputs that are
+// not idle. When every input is idle, the maximum over all inputs is used
+// (as Flink's watermark valve does), so that the last partition to receive
+// data still closes its windows once it falls silent.
+func (t *aggTask) advance() error {
+	wm := int64(math.MaxInt64)
+	active := false
+	for i, w := range t.wms {
+		if t.idle[i] {
+			continue
+		}
+		active = true
+		wm = min(wm, w)
+	}
+	if !active {
+		wm = math.MinInt64
+		for _, w := range t.wms {
+			wm = max(wm, w)
+		}
+	}
+	if wm <= t.outWm {
+		return nil
+	}
+	t.outWm = wm
+	t.wmPub.Store(wm)
+	if err := t.chain.watermark(wm); err != nil {
+		return err
+	}
+	t.g.publishWatermark()
+	return nil
+}
+
+func (t *aggTask) checkpoint(ctx context.Context, epoch int64) error {
+	cm := state.NewCommit(t.g.cfg.ID, epoch)
+	if err := t.chain.barrier(cm); err != nil {
+		return err
+	}
+	if t.sink != nil {
+		if err := t.sink.Flush(); err != nil {
+			return fmt.Errorf("sink flush: %w", err)
+		}
+	}
+	a := ack{epoch: epoch, commit: cm, wm: t.outWm, hasWm: true}
+	select {
+	case t.g.acks <- a:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// publishWatermark sets the query's watermark statistic to the minimum
+// over aggregation tasks.
+func (g *graph) publishWatermark() {
+	wm := int64(math.MaxInt64)
+	for _, a := range g.aggs {
+		wm = min(wm, a.outWmLoad())
+	}
+	g.cfg.Stats.Watermark.Store(wm)
+}

@@ -1,0 +1,528 @@
+package planner
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+
+	"github.com/streamsql/streamsql/planner/scalar"
+	"github.com/streamsql/streamsql/sql"
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// scope is what names resolve against while binding: the columns of one
+// input, all belonging to one stream (joins come later).
+type scope struct {
+	table string // the stream name or its alias
+	cols  []Column
+}
+
+func (s *scope) lookup(table, name string) (int, bool) {
+	if table != "" && !strings.EqualFold(table, s.table) {
+		return -1, false
+	}
+	for i, c := range s.cols {
+		if c.Name == name {
+			return i, true
+		}
+	}
+	for i, c := range s.cols {
+		if strings.EqualFold(c.Name, name) {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// binder turns TiDB expression nodes into Exprs. It carries the query for
+// error positions. When agg is set it binds in the scope of an aggregation's
+// output (see aggBinder).
+type binder struct {
+	q   *sql.Query
+	sc  *scope
+	agg *aggBinder
+}
+
+func (b *binder) pos(n ast.Node) int {
+	if p := b.q.Position(n); p > 0 {
+		return p
+	}
+	return 0
+}
+
+func (b *binder) errAt(n ast.Node, err error) error {
+	e := sqlerr.As(err)
+	if e.Position == 0 {
+		return e.At(b.pos(n))
+	}
+	return e
+}
+
+func (b *binder) bind(n ast.ExprNode) (Expr, error) {
+	if b.agg != nil {
+		if e, ok, err := b.agg.match(n); ok || err != nil {
+			return e, err
+		}
+	}
+	switch n := n.(type) {
+	case *ast.ParenthesesExpr:
+		return b.bind(n.Expr)
+	case *ast.ColumnNameExpr:
+		return b.column(n)
+	case ast.ValueExpr:
+		return literal(n.GetValue())
+	case *ast.BinaryOperationExpr:
+		return b.binary(n)
+	case *ast.UnaryOperationExpr:
+		return b.unary(n)
+	case *ast.IsNullExpr:
+		name := "is_null"
+		if n.Not {
+			name = "is_not_null"
+		}
+		return b.call(n, name, name, false, n.Expr)
+	case *ast.IsTruthExpr:
+		x, err := b.bind(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		want := n.True != 0
+		cmp, err := b.apply(n, "=", "IS", true, x, &Literal{types.BoolValue(want)})
+		if err != nil {
+			return nil, err
+		}
+		// x IS TRUE is never NULL: coalesce(x = TRUE, FALSE).
+		res, err := b.apply(n, "coalesce", "coalesce", false, cmp, &Literal{types.BoolValue(false)})
+		if err != nil || !n.Not {
+			return res, err
+		}
+		return b.apply(n, "not", "NOT", false, res)
+	case *ast.PatternLikeOrIlikeExpr:
+		x, err := b.bind(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		p, err := b.bind(n.Pattern)
+		if err != nil {
+			return nil, err
+		}
+		if !n.IsLike {
+			if x, err = b.apply(n, "lower", "lower", false, x); err != nil {
+				return nil, err
+			}
+			if p, err = b.apply(n, "lower", "lower", false, p); err != nil {
+				return nil, err
+			}
+		}
+		e, err := b.apply(n, "like", "LIKE", true, x, p)
+		if err != nil || !n.Not {
+			return e, err
+		}
+		return b.apply(n, "not", "NOT", false, e)
+	case *ast.PatternInExpr:
+		if n.Sel != nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "subqueries are not supported").At(b.pos(n))
+		}
+		x, err := b.bind(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		var or Expr
+		for _, item := range n.List {
+			v, err := b.bind(item)
+			if err != nil {
+				return nil, err
+			}
+			eq, err := b.apply(item, "=", "=", true, x, v)
+			if err != nil {
+				return nil, err
+			}
+			if or == nil {
+				or = eq
+			} else if or, err = b.apply(n, "or", "OR", true, or, eq); err != nil {
+				return nil, err
+			}
+		}
+		if !n.Not {
+			return or, nil
+		}
+		return b.apply(n, "not", "NOT", false, or)
+	case *ast.BetweenExpr:
+		x, err := b.bind(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		lo, err := b.bind(n.Left)
+		if err != nil {
+			return nil, err
+		}
+		hi, err := b.bind(n.Right)
+		if err != nil {
+			return nil, err
+		}
+		ge, err := b.apply(n, ">=", ">=", true, x, lo)
+		if err != nil {
+			return nil, err
+		}
+		le, err := b.apply(n, "<=", "<=", true, x, hi)
+		if err != nil {
+			return nil, err
+		}
+		e, err := b.apply(n, "and", "AND", true, ge, le)
+		if err != nil || !n.Not {
+			return e, err
+		}
+		return b.apply(n, "not", "NOT", false, e)
+	case *ast.CaseExpr:
+		return b.caseExpr(n)
+	case *ast.FuncCallExpr:
+		return b.funcCall(n)
+	case *ast.FuncCastExpr:
+		x, err := b.bind(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		t, ok := types.ParseType(n.Tp.CompactStr())
+		if !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "type %q does not exist", n.Tp.CompactStr()).At(b.pos(n))
+		}
+		return b.cast(n, x, t)
+	case *ast.AggregateFuncExpr:
+		return nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed here").At(b.pos(n))
+	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr, *ast.CompareSubqueryExpr:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "subqueries are not supported").At(b.pos(n))
+	case *ast.WindowFuncExpr:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "window functions (OVER) are not supported yet").At(b.pos(n))
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "expression %T is not supported", n).At(b.pos(n))
+}
+
+func (b *binder) column(n *ast.ColumnNameExpr) (Expr, error) {
+	name := n.Name.Name.O
+	table := n.Name.Table.O
+	if i, ok := b.sc.lookup(table, name); ok {
+		c := b.sc.cols[i]
+		return &ColRef{Idx: i, Name: c.Name, T: c.Type}, nil
+	}
+	pos := b.pos(n)
+	if pos == 0 {
+		pos = b.q.IdentPosition(name)
+	}
+	full := name
+	if table != "" {
+		full = table + "." + name
+		if !strings.EqualFold(table, b.sc.table) {
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "missing FROM-clause entry for table %q", table).At(pos)
+		}
+	}
+	return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q does not exist", full).At(pos)
+}
+
+// literal converts a TiDB literal value.
+func literal(v any) (Expr, error) {
+	switch v := v.(type) {
+	case nil:
+		return &Literal{types.NullOf(types.Unknown)}, nil
+	case int64:
+		return &Literal{types.IntValue(v)}, nil
+	case uint64:
+		if v > math.MaxInt64 {
+			return &Literal{types.FloatValue(float64(v))}, nil
+		}
+		return &Literal{types.IntValue(int64(v))}, nil
+	case float64:
+		return &Literal{types.FloatValue(v)}, nil
+	case float32:
+		return &Literal{types.FloatValue(float64(v))}, nil
+	case string:
+		return &Literal{types.StringValue(v)}, nil
+	case []byte:
+		return &Literal{types.StringValue(string(v))}, nil
+	case fmt.Stringer:
+		// Decimal literals such as 0.908 arrive as TiDB's MyDecimal; DOUBLE
+		// PRECISION is StreamSQL's only fractional type.
+		var f float64
+		if _, err := fmt.Sscan(v.String(), &f); err == nil {
+			return &Literal{types.FloatValue(f)}, nil
+		}
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "literal of type %T is not supported", v)
+}
+
+var binaryOps = map[opcode.Op]struct {
+	name, display string
+}{
+	opcode.Plus: {"+", "+"}, opcode.Minus: {"-", "-"}, opcode.Mul: {"*", "*"}, opcode.Div: {"/", "/"},
+	opcode.Mod: {"%", "%"}, opcode.IntDiv: {"/", "/"},
+	opcode.EQ: {"=", "="}, opcode.NE: {"<>", "<>"}, opcode.LT: {"<", "<"}, opcode.LE: {"<=", "<="},
+	opcode.GT: {">", ">"}, opcode.GE: {">=", ">="},
+	opcode.LogicAnd: {"and", "AND"}, opcode.LogicOr: {"or", "OR"},
+}
+
+func (b *binder) binary(n *ast.BinaryOperationExpr) (Expr, error) {
+	op, ok := binaryOps[n.Op]
+	if !ok {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator %s is not supported", n.Op).At(b.pos(n))
+	}
+	return b.call(n, op.name, op.display, true, n.L, n.R)
+}
+
+func (b *binder) unary(n *ast.UnaryOperationExpr) (Expr, error) {
+	switch n.Op {
+	case opcode.Minus:
+		x, err := b.bind(n.V)
+		if err != nil {
+			return nil, err
+		}
+		if l, ok := x.(*Literal); ok && !l.V.Null {
+			switch l.V.Type {
+			case types.Bigint:
+				if l.V.I != math.MinInt64 {
+					return &Literal{types.IntValue(-l.V.I)}, nil
+				}
+			case types.Double:
+				return &Literal{types.FloatValue(-l.V.F)}, nil
+			}
+		}
+		return b.applyPrefix(n, "neg", "-", x)
+	case opcode.Plus:
+		return b.bind(n.V)
+	case opcode.Not, opcode.Not2:
+		x, err := b.bind(n.V)
+		if err != nil {
+			return nil, err
+		}
+		return b.applyPrefix(n, "not", "NOT", x)
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator %s is not supported", n.Op).At(b.pos(n))
+}
+
+// call binds args and applies function name.
+func (b *binder) call(n ast.Node, name, display string, infix bool, args ...ast.ExprNode) (Expr, error) {
+	bound := make([]Expr, len(args))
+	for i, a := range args {
+		e, err := b.bind(a)
+		if err != nil {
+			return nil, err
+		}
+		bound[i] = e
+	}
+	return b.apply(n, name, display, infix, bound...)
+}
+
+func (b *binder) applyPrefix(n ast.Node, name, display string, x Expr) (Expr, error) {
+	e, err := b.apply(n, name, display, false, x)
+	if c, ok := e.(*Call); ok {
+		c.Prefix = true
+	}
+	return e, err
+}
+
+// apply resolves name over the bound args, inserting implicit casts where
+// the resolved signature wants another type, and folds constant calls.
+func (b *binder) apply(n ast.Node, name, display string, infix bool, args ...Expr) (Expr, error) {
+	ts := make([]types.Type, len(args))
+	for i, a := range args {
+		ts[i] = a.Type()
+	}
+	// A string literal compared with or added to a timestamp or interval is
+	// read as one, as PostgreSQL does with unknown-typed literals.
+	if len(args) == 2 {
+		for i := range 2 {
+			other := ts[1-i]
+			if l, ok := args[i].(*Literal); ok && l.V.Type == types.Varchar && (other == types.Timestamp || other == types.Interval) {
+				v, err := scalar.CastValue(l.V, other)
+				if err != nil {
+					return nil, b.errAt(n, err)
+				}
+				args[i], ts[i] = &Literal{v}, other
+			}
+		}
+	}
+	impl, err := scalar.Resolve(name, ts)
+	if err != nil {
+		return nil, b.errAt(n, err)
+	}
+	for i, want := range impl.ArgTypes {
+		if i < len(args) && args[i].Type() != want {
+			c, err := b.cast(n, args[i], want)
+			if err != nil {
+				return nil, err
+			}
+			args[i] = c
+		}
+	}
+	return fold(&Call{Impl: impl, Args: args, Display: display, Infix: infix})
+}
+
+func (b *binder) cast(n ast.Node, x Expr, to types.Type) (Expr, error) {
+	if x.Type() == to {
+		return x, nil
+	}
+	impl, err := scalar.Cast(x.Type(), to)
+	if err != nil {
+		return nil, b.errAt(n, err)
+	}
+	e, err := fold(&Call{Impl: impl, Args: []Expr{x}, Display: "cast"})
+	if err != nil {
+		return nil, b.errAt(n, err)
+	}
+	return e, nil
+}
+
+// fold evaluates a call whose arguments are all literals, so that constant
+// errors (a bad cast of a literal, 1/0) surface at plan time and the executor
+// does not recompute constants per row.
+func fold(c *Call) (Expr, error) {
+	vals := make([]types.Value, len(c.Args))
+	for i, a := range c.Args {
+		l, ok := a.(*Literal)
+		if !ok {
+			return c, nil
+		}
+		vals[i] = l.V
+		if l.V.Null && !c.Impl.NullAware {
+			return &Literal{types.NullOf(c.Impl.Ret)}, nil
+		}
+	}
+	v, err := c.Impl.Eval(vals)
+	if err != nil {
+		return nil, err
+	}
+	if v.Type == types.Unknown {
+		v.Type = c.Impl.Ret
+	}
+	return &Literal{v}, nil
+}
+
+func (b *binder) caseExpr(n *ast.CaseExpr) (Expr, error) {
+	var subject Expr
+	if n.Value != nil {
+		s, err := b.bind(n.Value)
+		if err != nil {
+			return nil, err
+		}
+		subject = s
+	}
+	var args []Expr
+	for _, w := range n.WhenClauses {
+		cond, err := b.bind(w.Expr)
+		if err != nil {
+			return nil, err
+		}
+		if subject != nil {
+			if cond, err = b.apply(w.Expr, "=", "=", true, subject, cond); err != nil {
+				return nil, err
+			}
+		}
+		res, err := b.bind(w.Result)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, cond, res)
+	}
+	var els Expr = &Literal{types.NullOf(types.Unknown)}
+	if n.ElseClause != nil {
+		e, err := b.bind(n.ElseClause)
+		if err != nil {
+			return nil, err
+		}
+		els = e
+	}
+	args = append(args, els)
+	return b.apply(n, "case", "case", false, args...)
+}
+
+// Functions that are window markers or need special binding.
+func (b *binder) funcCall(n *ast.FuncCallExpr) (Expr, error) {
+	name := n.FnName.L
+	switch name {
+	case "__interval":
+		return b.interval(n)
+	case "__cast":
+		if len(n.Args) != 2 {
+			break
+		}
+		x, err := b.bind(n.Args[0])
+		if err != nil {
+			return nil, err
+		}
+		tn := stringArg(n.Args[1])
+		t, ok := types.ParseType(tn)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "type %q does not exist", strings.ToLower(tn)).At(b.pos(n))
+		}
+		return b.cast(n, x, t)
+	case "tumble", "hop", "session":
+		return nil, sqlerr.New(sqlerr.GroupingError, "window function %s is only allowed in GROUP BY", strings.ToUpper(name)).
+			At(b.pos(n)).WithHint("Group by the window, e.g. GROUP BY page, TUMBLE(ts, INTERVAL '1' MINUTE), and select TUMBLE_START(...).")
+	case "tumble_start", "tumble_end", "tumble_rowtime":
+		return nil, sqlerr.New(sqlerr.GroupingError, "%s is only allowed in a query grouped by TUMBLE", strings.ToUpper(name)).At(b.pos(n))
+	case "now", "current_timestamp", "localtimestamp":
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s() is not supported in a streaming query: results would depend on processing time", name).
+			At(b.pos(n)).WithHint("Use the event-time column (or rowtime) instead.")
+	}
+	// TRIM(BOTH/LEADING/TRAILING ...) arrives with a direction argument.
+	args := n.Args
+	if name == "trim" && len(args) == 3 {
+		if d, ok := args[2].(*ast.TrimDirectionExpr); ok {
+			switch d.Direction {
+			case ast.TrimLeading:
+				name = "ltrim"
+			case ast.TrimTrailing:
+				name = "rtrim"
+			}
+			if _, isNull := args[1].(ast.ValueExpr); isNull && args[1].(ast.ValueExpr).GetValue() == nil {
+				args = args[:1]
+			} else {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "TRIM with characters is not supported").At(b.pos(n))
+			}
+		}
+	}
+	if name == "trim" && len(args) == 2 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "TRIM with characters is not supported").At(b.pos(n))
+	}
+	return b.call(n, name, name, false, args...)
+}
+
+func stringArg(n ast.ExprNode) string {
+	if v, ok := n.(ast.ValueExpr); ok {
+		if s, ok := v.GetValue().(string); ok {
+			return s
+		}
+		return fmt.Sprint(v.GetValue())
+	}
+	return ""
+}
+
+func (b *binder) interval(n *ast.FuncCallExpr) (Expr, error) {
+	if len(n.Args) != 2 {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "malformed interval").At(b.pos(n))
+	}
+	ms, err := scalar.ParseInterval(stringArg(n.Args[0]), stringArg(n.Args[1]))
+	if err != nil {
+		return nil, b.errAt(n, err)
+	}
+	return &Literal{types.IntervalValue(ms)}, nil
+}
+
+// constInterval binds n and requires a positive constant interval.
+func (b *binder) constInterval(n ast.ExprNode, what string) (int64, error) {
+	e, err := b.bind(n)
+	if err != nil {
+		return 0, err
+	}
+	l, ok := e.(*Literal)
+	if !ok || l.V.Type != types.Interval || l.V.Null {
+		return 0, sqlerr.New(sqlerr.DatatypeMismatch, "%s must be a constant INTERVAL", what).At(b.pos(n)).
+			WithHint("Write it as INTERVAL '1' MINUTE or INTERVAL '10 seconds'.")
+	}
+	if l.V.I <= 0 {
+		return 0, sqlerr.New(sqlerr.InvalidParameter, "%s must be positive", what).At(b.pos(n))
+	}
+	return l.V.I, nil
+}

@@ -1,0 +1,356 @@
+package scalar
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// fixed registers a function with one signature: fixed argument types (NULL
+// literals coerce to them) and a result type.
+func fixed(name string, ret types.Type, argTypes []types.Type, eval EvalFunc) {
+	register(name, func(args []types.Type) (*Impl, error) {
+		if len(args) != len(argTypes) {
+			return nil, mismatch(name, args)
+		}
+		for i, a := range args {
+			if !implicit(a, argTypes[i]) {
+				return nil, mismatch(name, args)
+			}
+		}
+		return &Impl{Name: name, Ret: ret, ArgTypes: argTypes, Eval: eval}, nil
+	})
+}
+
+// implicit reports whether a value of type from may be passed where to is
+// expected without an explicit cast.
+func implicit(from, to types.Type) bool {
+	return from == to || from == types.Unknown || (from == types.Bigint && to == types.Double)
+}
+
+var (
+	vc  = types.Varchar
+	bi  = types.Bigint
+	dbl = types.Double
+	ts  = types.Timestamp
+)
+
+func init() {
+	fixed("lower", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
+		return types.StringValue(strings.ToLower(v[0].S)), nil
+	})
+	fixed("upper", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
+		return types.StringValue(strings.ToUpper(v[0].S)), nil
+	})
+	length := func(v []types.Value) (types.Value, error) {
+		return types.IntValue(int64(utf8.RuneCountInString(v[0].S))), nil
+	}
+	fixed("length", bi, []types.Type{vc}, length)
+	fixed("char_length", bi, []types.Type{vc}, length)
+	fixed("character_length", bi, []types.Type{vc}, length)
+	fixed("trim", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
+		return types.StringValue(strings.TrimSpace(v[0].S)), nil
+	})
+	fixed("ltrim", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
+		return types.StringValue(strings.TrimLeft(v[0].S, " \t\n\r")), nil
+	})
+	fixed("rtrim", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
+		return types.StringValue(strings.TrimRight(v[0].S, " \t\n\r")), nil
+	})
+	fixed("replace", vc, []types.Type{vc, vc, vc}, func(v []types.Value) (types.Value, error) {
+		return types.StringValue(strings.ReplaceAll(v[0].S, v[1].S, v[2].S)), nil
+	})
+	fixed("reverse", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
+		r := []rune(v[0].S)
+		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+		return types.StringValue(string(r)), nil
+	})
+	fixed("starts_with", types.Boolean, []types.Type{vc, vc}, func(v []types.Value) (types.Value, error) {
+		return types.BoolValue(strings.HasPrefix(v[0].S, v[1].S)), nil
+	})
+	fixed("position", bi, []types.Type{vc, vc}, func(v []types.Value) (types.Value, error) {
+		i := strings.Index(v[1].S, v[0].S)
+		if i < 0 {
+			return types.IntValue(0), nil
+		}
+		return types.IntValue(int64(utf8.RuneCountInString(v[1].S[:i]) + 1)), nil
+	})
+	fixed("split_part", vc, []types.Type{vc, vc, bi}, func(v []types.Value) (types.Value, error) {
+		n := v[2].I
+		if n == 0 {
+			return types.Value{}, sqlerr.New(sqlerr.InvalidParameter, "field position must not be zero")
+		}
+		parts := strings.Split(v[0].S, v[1].S)
+		if v[1].S == "" {
+			parts = []string{v[0].S}
+		}
+		if n < 0 {
+			n = int64(len(parts)) + n + 1
+		}
+		if n < 1 || n > int64(len(parts)) {
+			return types.StringValue(""), nil
+		}
+		return types.StringValue(parts[n-1]), nil
+	})
+	substr := func(name string) {
+		register(name, func(args []types.Type) (*Impl, error) {
+			if len(args) < 2 || len(args) > 3 || !implicit(args[0], vc) {
+				return nil, mismatch(name, args)
+			}
+			for _, a := range args[1:] {
+				if !implicit(a, bi) {
+					return nil, mismatch(name, args)
+				}
+			}
+			return &Impl{Name: name, Ret: vc, ArgTypes: append([]types.Type{vc}, same(bi, len(args)-1)...), Eval: func(v []types.Value) (types.Value, error) {
+				r := []rune(v[0].S)
+				// SQL positions are 1-based; a start before 1 eats into the length.
+				start := v[1].I
+				end := int64(len(r)) + 1
+				if len(v) == 3 {
+					if v[2].I < 0 {
+						return types.Value{}, sqlerr.New(sqlerr.InvalidParameter, "negative substring length not allowed")
+					}
+					end = start + v[2].I
+				}
+				if start < 1 {
+					start = 1
+				}
+				if end > int64(len(r))+1 {
+					end = int64(len(r)) + 1
+				}
+				if start >= end {
+					return types.StringValue(""), nil
+				}
+				return types.StringValue(string(r[start-1 : end-1])), nil
+			}}, nil
+		})
+	}
+	substr("substring")
+	substr("substr")
+	// concat ignores NULL arguments (PostgreSQL); the || operator is
+	// "concat_op" and yields NULL if either side is NULL.
+	concat := func(name string, nullAware bool) {
+		register(name, func(args []types.Type) (*Impl, error) {
+			if len(args) == 0 {
+				return nil, mismatch(name, args)
+			}
+			return &Impl{Name: name, Ret: vc, NullAware: nullAware, ArgTypes: same(vc, len(args)), Eval: func(v []types.Value) (types.Value, error) {
+				var b strings.Builder
+				for _, x := range v {
+					if !x.Null {
+						b.WriteString(x.S)
+					}
+				}
+				return types.StringValue(b.String()), nil
+			}}, nil
+		})
+	}
+	concat("concat", true)
+	concat("concat_op", false)
+
+	// Math.
+	register("abs", numeric1("abs", func(x int64) (int64, error) {
+		if x == math.MinInt64 {
+			return 0, errOverflow("bigint")
+		}
+		if x < 0 {
+			return -x, nil
+		}
+		return x, nil
+	}, math.Abs))
+	register("floor", numeric1("floor", func(x int64) (int64, error) { return x, nil }, math.Floor))
+	register("ceil", numeric1("ceil", func(x int64) (int64, error) { return x, nil }, math.Ceil))
+	register("ceiling", numeric1("ceiling", func(x int64) (int64, error) { return x, nil }, math.Ceil))
+	register("round", func(args []types.Type) (*Impl, error) {
+		if len(args) < 1 || len(args) > 2 || !(args[0].Numeric() || args[0] == types.Unknown) || (len(args) == 2 && !implicit(args[1], bi)) {
+			return nil, mismatch("round", args)
+		}
+		if args[0] == types.Bigint && len(args) == 1 {
+			return &Impl{Name: "round", Ret: bi, ArgTypes: []types.Type{bi}, Eval: func(v []types.Value) (types.Value, error) { return v[0], nil }}, nil
+		}
+		at := []types.Type{dbl}
+		if len(args) == 2 {
+			at = append(at, bi)
+		}
+		return &Impl{Name: "round", Ret: dbl, ArgTypes: at, Eval: func(v []types.Value) (types.Value, error) {
+			d := int64(0)
+			if len(v) == 2 {
+				d = v[1].I
+			}
+			p := math.Pow(10, float64(d))
+			// Round half away from zero, as PostgreSQL does for numeric.
+			return types.FloatValue(math.Round(v[0].F*p) / p), nil
+		}}, nil
+	})
+	register("mod", func(args []types.Type) (*Impl, error) { return resolveArith("%", args) })
+	fixed("power", dbl, []types.Type{dbl, dbl}, func(v []types.Value) (types.Value, error) {
+		return types.FloatValue(math.Pow(v[0].F, v[1].F)), nil
+	})
+	fixed("sqrt", dbl, []types.Type{dbl}, func(v []types.Value) (types.Value, error) {
+		if v[0].F < 0 {
+			return types.Value{}, sqlerr.New(sqlerr.InvalidParameter, "cannot take square root of a negative number")
+		}
+		return types.FloatValue(math.Sqrt(v[0].F)), nil
+	})
+	fixed("ln", dbl, []types.Type{dbl}, func(v []types.Value) (types.Value, error) {
+		if v[0].F <= 0 {
+			return types.Value{}, sqlerr.New(sqlerr.InvalidParameter, "cannot take logarithm of a non-positive number")
+		}
+		return types.FloatValue(math.Log(v[0].F)), nil
+	})
+
+	// Time.
+	fixed("to_timestamp_ms", ts, []types.Type{bi}, func(v []types.Value) (types.Value, error) {
+		return types.TimestampValue(v[0].I), nil
+	})
+	fixed("unix_millis", bi, []types.Type{ts}, func(v []types.Value) (types.Value, error) {
+		return types.IntValue(v[0].I), nil
+	})
+}
+
+// numeric1 is a one-argument numeric function that keeps BIGINT as BIGINT.
+func numeric1(name string, fi func(int64) (int64, error), ff func(float64) float64) resolver {
+	return func(args []types.Type) (*Impl, error) {
+		if len(args) != 1 || !(args[0].Numeric() || args[0] == types.Unknown) {
+			return nil, mismatch(name, args)
+		}
+		if args[0] == types.Double {
+			return &Impl{Name: name, Ret: dbl, ArgTypes: args, Eval: func(v []types.Value) (types.Value, error) {
+				return types.FloatValue(ff(v[0].F)), nil
+			}}, nil
+		}
+		return &Impl{Name: name, Ret: bi, ArgTypes: []types.Type{bi}, Eval: func(v []types.Value) (types.Value, error) {
+			r, err := fi(v[0].I)
+			return types.IntValue(r), err
+		}}, nil
+	}
+}
+
+// Cast returns the implementation of CAST(x AS to) for a value of type from,
+// or an error if PostgreSQL would refuse the cast.
+func Cast(from, to types.Type) (*Impl, error) {
+	if from == to || from == types.Unknown {
+		return &Impl{Name: "cast", Ret: to, ArgTypes: []types.Type{from}, Eval: func(v []types.Value) (types.Value, error) {
+			if v[0].Type == types.Unknown {
+				return types.NullOf(to), nil
+			}
+			return v[0], nil
+		}}, nil
+	}
+	ok := false
+	switch to {
+	case types.Varchar:
+		ok = true
+	case types.Bigint, types.Double:
+		ok = from.Numeric() || from == types.Varchar || from == types.Boolean
+	case types.Boolean:
+		ok = from == types.Varchar || from == types.Bigint
+	case types.Timestamp:
+		ok = from == types.Varchar
+	case types.Interval:
+		ok = from == types.Varchar
+	}
+	if !ok {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot cast type %s to %s",
+			strings.ToLower(from.String()), strings.ToLower(to.String()))
+	}
+	return &Impl{Name: "cast", Ret: to, ArgTypes: []types.Type{from}, Eval: func(v []types.Value) (types.Value, error) {
+		return CastValue(v[0], to)
+	}}, nil
+}
+
+func badInput(t types.Type, s string) error {
+	return sqlerr.New(sqlerr.InvalidTextRep, "invalid input syntax for type %s: %q", strings.ToLower(t.String()), s)
+}
+
+// CastValue converts a non-NULL value to type to.
+func CastValue(v types.Value, to types.Type) (types.Value, error) {
+	if v.Null {
+		return types.NullOf(to), nil
+	}
+	if v.Type == to {
+		return v, nil
+	}
+	switch to {
+	case types.Varchar:
+		return types.StringValue(v.String()), nil
+	case types.Bigint:
+		switch v.Type {
+		case types.Double:
+			r := math.RoundToEven(v.F)
+			if math.IsNaN(r) || r >= 9.223372036854775807e18 || r < -9.223372036854775808e18 {
+				return types.Value{}, errOverflow("bigint")
+			}
+			return types.IntValue(int64(r)), nil
+		case types.Boolean:
+			return types.IntValue(v.I), nil
+		case types.Varchar:
+			n, err := strconv.ParseInt(strings.TrimSpace(v.S), 10, 64)
+			if err != nil {
+				if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+					return types.Value{}, sqlerr.New(sqlerr.NumericOutOfRange, "value %q is out of range for type bigint", v.S)
+				}
+				return types.Value{}, badInput(types.Bigint, v.S)
+			}
+			return types.IntValue(n), nil
+		}
+	case types.Double:
+		switch v.Type {
+		case types.Bigint, types.Boolean:
+			return types.FloatValue(float64(v.I)), nil
+		case types.Varchar:
+			s := strings.TrimSpace(v.S)
+			switch strings.ToLower(s) {
+			case "infinity", "+infinity":
+				return types.FloatValue(math.Inf(1)), nil
+			case "-infinity":
+				return types.FloatValue(math.Inf(-1)), nil
+			case "nan":
+				return types.FloatValue(math.NaN()), nil
+			}
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return types.Value{}, badInput(types.Double, v.S)
+			}
+			return types.FloatValue(f), nil
+		}
+	case types.Boolean:
+		switch v.Type {
+		case types.Bigint:
+			return types.BoolValue(v.I != 0), nil
+		case types.Varchar:
+			switch strings.ToLower(strings.TrimSpace(v.S)) {
+			case "t", "true", "yes", "y", "on", "1":
+				return types.BoolValue(true), nil
+			case "f", "false", "no", "n", "off", "0":
+				return types.BoolValue(false), nil
+			}
+			return types.Value{}, badInput(types.Boolean, v.S)
+		}
+	case types.Timestamp:
+		if v.Type == types.Varchar {
+			ms, ok := ParseTimestamp(v.S)
+			if !ok {
+				return types.Value{}, badInput(types.Timestamp, v.S)
+			}
+			return types.TimestampValue(ms), nil
+		}
+	case types.Interval:
+		if v.Type == types.Varchar {
+			ms, err := ParseInterval(v.S, "")
+			if err != nil {
+				return types.Value{}, err
+			}
+			return types.IntervalValue(ms), nil
+		}
+	}
+	return types.Value{}, sqlerr.New(sqlerr.DatatypeMismatch, "cannot cast type %s to %s",
+		strings.ToLower(v.Type.String()), strings.ToLower(to.String()))
+}

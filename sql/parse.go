@@ -1,0 +1,729 @@
+package sql
+
+import (
+	"strings"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// Parse splits input into statements on semicolons and parses each, returning
+// them in order. An input holding only whitespace, comments and semicolons
+// gives one *Empty. Errors are *sqlerr.Error whose Position is a 1-based
+// character offset into input (not into the failing statement), so a client
+// can draw its caret under the right character of what it sent. As in
+// PostgreSQL, one bad statement fails the whole input before any runs.
+func Parse(input string) ([]Statement, error) {
+	toks, err := lex(input)
+	if err != nil {
+		return nil, err
+	}
+	var stmts []Statement
+	start := 0
+	for i := 0; i <= len(toks); i++ {
+		var semi *token
+		if i < len(toks) {
+			if !toks[i].isOp(";") {
+				continue
+			}
+			semi = &toks[i]
+		}
+		// Empty statements between semicolons are skipped, as the
+		// PostgreSQL server does.
+		if i > start {
+			st, err := parseStatement(input, toks[start:i], semi)
+			if err != nil {
+				return nil, err
+			}
+			stmts = append(stmts, st)
+		}
+		start = i + 1
+	}
+	if len(stmts) == 0 {
+		return []Statement{&Empty{text: strings.TrimSpace(input)}}, nil
+	}
+	return stmts, nil
+}
+
+// ParseSelect parses input as exactly one SELECT statement and returns its
+// query. It is a convenience for tests and tools.
+func ParseSelect(input string) (*Query, error) {
+	stmts, err := Parse(input)
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "expected one SELECT statement, got %d statements", len(stmts))
+	}
+	sel, ok := stmts[0].(*SelectStmt)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "expected a SELECT statement").At(1)
+	}
+	return sel.Query, nil
+}
+
+// node is a token, or a parenthesised group of nodes. Statements are parsed
+// as trees of nodes so that a clause in parentheses (a column list, a WITH
+// list, a function's arguments) can be handed around whole.
+type node struct {
+	tok   token // the token, or the group's "("
+	kids  []node
+	close token // the group's ")"
+	group bool
+}
+
+// start returns the byte offset of the node's first character in the input.
+func (n node) start() int { return n.tok.start }
+
+// end returns the byte offset just past the node.
+func (n node) end() int {
+	if n.group {
+		return n.close.end
+	}
+	return n.tok.end
+}
+
+// isWord reports whether n is the unquoted keyword kw.
+func (n node) isWord(kw string) bool { return !n.group && n.tok.isWord(kw) }
+
+// isOp reports whether n is the operator op.
+func (n node) isOp(op string) bool { return !n.group && n.tok.isOp(op) }
+
+// stmtParser holds what every part of one statement's parse needs to build
+// positioned errors.
+type stmtParser struct {
+	input string
+	// semi is the statement's terminating semicolon, nil for the last
+	// statement of the input. A statement that ends too early is reported
+	// "at or near ";"" or "at end of input" accordingly, as PostgreSQL does.
+	semi *token
+}
+
+// errNear is PostgreSQL's syntax error, positioned at t.
+func (p *stmtParser) errNear(t token) *sqlerr.Error {
+	return sqlerr.New(sqlerr.SyntaxError, "syntax error at or near \"%s\"", t.text).At(charPos(p.input, t.start))
+}
+
+// errEnd is the syntax error for a statement that ended too early.
+func (p *stmtParser) errEnd() *sqlerr.Error {
+	if p.semi != nil {
+		return p.errNear(*p.semi)
+	}
+	return sqlerr.New(sqlerr.SyntaxError, "syntax error at end of input").At(charPos(p.input, len(p.input)))
+}
+
+// buildTree groups a statement's tokens by parentheses.
+func (p *stmtParser) buildTree(toks []token) ([]node, error) {
+	nodes, rest, err := p.buildLevel(toks, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 { // only a stray ")" stops the top level early
+		return nil, p.errNear(rest[0])
+	}
+	return nodes, nil
+}
+
+// buildLevel consumes tokens up to the ")" closing open (or to the end when
+// open is nil) and returns the nodes and the unconsumed tokens.
+func (p *stmtParser) buildLevel(toks []token, open *token) ([]node, []token, error) {
+	var nodes []node
+	for len(toks) > 0 {
+		t := toks[0]
+		toks = toks[1:]
+		switch {
+		case t.isOp("("):
+			kids, rest, err := p.buildLevel(toks, &t)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(rest) == 0 {
+				return nil, nil, p.errEnd()
+			}
+			nodes = append(nodes, node{tok: t, kids: kids, close: rest[0], group: true})
+			toks = rest[1:]
+		case t.isOp(")"):
+			if open == nil {
+				return nil, nil, p.errNear(t)
+			}
+			return nodes, append([]token{t}, toks...), nil
+		default:
+			nodes = append(nodes, node{tok: t})
+		}
+	}
+	return nodes, nil, nil
+}
+
+// cursor walks one level of nodes: a statement's top level or the inside of
+// a group. end is the token that follows the level (the group's ")"), nil at
+// top level, where the statement's end applies.
+type cursor struct {
+	p     *stmtParser
+	nodes []node
+	i     int
+	end   *token
+}
+
+func (c *cursor) atEnd() bool { return c.i >= len(c.nodes) }
+
+// peek returns the current node, or nil at the end.
+func (c *cursor) peek() *node {
+	if c.atEnd() {
+		return nil
+	}
+	return &c.nodes[c.i]
+}
+
+// err is a syntax error at the current node.
+func (c *cursor) err() *sqlerr.Error {
+	switch {
+	case !c.atEnd():
+		return c.p.errNear(c.nodes[c.i].tok)
+	case c.end != nil:
+		return c.p.errNear(*c.end)
+	}
+	return c.p.errEnd()
+}
+
+// acceptWord consumes the current node if it is keyword kw.
+func (c *cursor) acceptWord(kw string) bool {
+	if n := c.peek(); n != nil && n.isWord(kw) {
+		c.i++
+		return true
+	}
+	return false
+}
+
+func (c *cursor) expectWord(kw string) error {
+	if !c.acceptWord(kw) {
+		return c.err()
+	}
+	return nil
+}
+
+func (c *cursor) acceptOp(op string) bool {
+	if n := c.peek(); n != nil && n.isOp(op) {
+		c.i++
+		return true
+	}
+	return false
+}
+
+// done requires the level to be fully consumed.
+func (c *cursor) done() error {
+	if !c.atEnd() {
+		return c.err()
+	}
+	return nil
+}
+
+// name consumes an object or column name and returns it with its position.
+func (c *cursor) name() (string, int, error) {
+	n := c.peek()
+	if n == nil || n.group || !n.tok.isName() {
+		return "", 0, c.err()
+	}
+	c.i++
+	return n.tok.name(), charPos(c.p.input, n.tok.start), nil
+}
+
+// group consumes a parenthesised group and returns a cursor over its inside.
+func (c *cursor) group() (*cursor, error) {
+	n := c.peek()
+	if n == nil || !n.group {
+		return nil, c.err()
+	}
+	c.i++
+	return &cursor{p: c.p, nodes: n.kids, end: &n.close}, nil
+}
+
+// rest returns the unconsumed nodes and consumes them.
+func (c *cursor) rest() []node {
+	r := c.nodes[c.i:]
+	c.i = len(c.nodes)
+	return r
+}
+
+// parseStatement parses the tokens of one statement (without its semicolon).
+func parseStatement(input string, toks []token, semi *token) (Statement, error) {
+	p := &stmtParser{input: input, semi: semi}
+	nodes, err := p.buildTree(toks)
+	if err != nil {
+		return nil, err
+	}
+	text := input[toks[0].start:toks[len(toks)-1].end]
+	c := &cursor{p: p, nodes: nodes}
+	first := nodes[0]
+	if first.group || first.tok.kind != tokWord {
+		return nil, c.err()
+	}
+	switch strings.ToUpper(first.tok.text) {
+	case "CREATE":
+		c.i++
+		switch {
+		case c.acceptWord("STREAM"):
+			return parseCreateStream(c, text)
+		case c.acceptWord("SINK"):
+			return parseCreateSink(c, text)
+		}
+		return nil, c.err()
+	case "SELECT":
+		q, err := parseQuery(p, c.rest())
+		if err != nil {
+			return nil, err
+		}
+		return &SelectStmt{text: text, Query: q}, nil
+	case "EXPLAIN":
+		c.i++
+		if n := c.peek(); n == nil || !n.isWord("SELECT") {
+			return nil, c.err()
+		}
+		q, err := parseQuery(p, c.rest())
+		if err != nil {
+			return nil, err
+		}
+		return &Explain{text: text, Query: q}, nil
+	case "SHOW":
+		c.i++
+		n := c.peek()
+		if n == nil || n.group {
+			return nil, c.err()
+		}
+		what := strings.ToUpper(n.tok.text)
+		switch {
+		case n.tok.kind == tokWord && (what == "TOPICS" || what == "STREAMS" || what == "SINKS" || what == "QUERIES"):
+		default:
+			return nil, c.err()
+		}
+		c.i++
+		if err := c.done(); err != nil {
+			return nil, err
+		}
+		return &Show{text: text, What: what}, nil
+	case "DESCRIBE", "DESC":
+		c.i++
+		name, pos, err := c.name()
+		if err != nil {
+			return nil, err
+		}
+		if err := c.done(); err != nil {
+			return nil, err
+		}
+		return &Describe{text: text, Name: name, NamePos: pos}, nil
+	case "DROP":
+		c.i++
+		return parseDrop(c, text)
+	case "SET":
+		c.i++
+		return parseSet(c, text)
+	case "RESET":
+		c.i++
+		var name string
+		if c.acceptWord("ALL") {
+			name = "all"
+		} else {
+			var err error
+			if name, err = settingName(c); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.done(); err != nil {
+			return nil, err
+		}
+		return &Set{text: text, Name: name, Value: "DEFAULT"}, nil
+	case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT":
+		return parseTxn(c, text)
+	}
+	return nil, c.err()
+}
+
+// parseCreateStream parses what follows CREATE STREAM.
+func parseCreateStream(c *cursor, text string) (Statement, error) {
+	s := &CreateStream{text: text}
+	var err error
+	if s.IfNotExists, err = ifNotExists(c); err != nil {
+		return nil, err
+	}
+	if s.Name, s.NamePos, err = c.name(); err != nil {
+		return nil, err
+	}
+	if n := c.peek(); n != nil && n.group {
+		cols, _ := c.group()
+		if s.Columns, err = columnDefs(cols); err != nil {
+			return nil, err
+		}
+		if s.Options, err = withOptions(c); err != nil {
+			return nil, err
+		}
+		return s, c.done()
+	}
+	if s.Options, err = withOptions(c); err != nil {
+		return nil, err
+	}
+	if s.Query, err = asSelect(c); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseCreateSink parses what follows CREATE SINK.
+func parseCreateSink(c *cursor, text string) (Statement, error) {
+	s := &CreateSink{text: text}
+	var err error
+	if s.IfNotExists, err = ifNotExists(c); err != nil {
+		return nil, err
+	}
+	if s.Name, s.NamePos, err = c.name(); err != nil {
+		return nil, err
+	}
+	if s.Options, err = withOptions(c); err != nil {
+		return nil, err
+	}
+	if s.Query, err = asSelect(c); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ifNotExists consumes an optional IF NOT EXISTS.
+func ifNotExists(c *cursor) (bool, error) {
+	if !c.acceptWord("IF") {
+		return false, nil
+	}
+	if err := c.expectWord("NOT"); err != nil {
+		return false, err
+	}
+	return true, c.expectWord("EXISTS")
+}
+
+// asSelect parses `AS SELECT ...` to the end of the statement.
+func asSelect(c *cursor) (*Query, error) {
+	if err := c.expectWord("AS"); err != nil {
+		return nil, err
+	}
+	if n := c.peek(); n == nil || !n.isWord("SELECT") {
+		return nil, c.err()
+	}
+	return parseQuery(c.p, c.rest())
+}
+
+// columnDefs parses the inside of CREATE STREAM's column list.
+func columnDefs(c *cursor) ([]ColumnDef, error) {
+	var cols []ColumnDef
+	for {
+		var col ColumnDef
+		var err error
+		if col.Name, col.Pos, err = c.name(); err != nil {
+			return nil, err
+		}
+		tn, err := typeName(c)
+		if err != nil {
+			return nil, err
+		}
+		col.Type, col.TypeName = tn.typ, tn.text
+		cols = append(cols, col)
+		if c.atEnd() {
+			return cols, nil
+		}
+		if !c.acceptOp(",") {
+			return nil, c.err()
+		}
+	}
+}
+
+// withOptions parses an optional WITH (key = value, ...) list. A key given
+// twice is an error, since which one wins would be a guess.
+func withOptions(c *cursor) (Options, error) {
+	if !c.acceptWord("WITH") {
+		return nil, nil
+	}
+	g, err := c.group()
+	if err != nil {
+		return nil, err
+	}
+	var opts Options
+	for {
+		key, pos, err := optionKey(g)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := opts.Get(key); dup {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "option \"%s\" specified more than once", key).At(pos)
+		}
+		if !g.acceptOp("=") {
+			return nil, g.err()
+		}
+		val, err := literalValue(g)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, Option{Key: key, Value: val, Pos: pos})
+		if g.atEnd() {
+			return opts, nil
+		}
+		if !g.acceptOp(",") {
+			return nil, g.err()
+		}
+	}
+}
+
+// optionKey parses an option key: a name, a dotted name (a.b.c, as Kafka
+// client properties are spelled) or a string literal. Keys are lower-cased.
+func optionKey(c *cursor) (string, int, error) {
+	n := c.peek()
+	if n == nil || n.group {
+		return "", 0, c.err()
+	}
+	pos := charPos(c.p.input, n.tok.start)
+	switch n.tok.kind {
+	case tokString, tokQuoted, tokBacktick:
+		c.i++
+		return strings.ToLower(n.tok.name()), pos, nil
+	case tokWord:
+		key := settingNameAfter(c)
+		return strings.ToLower(key), pos, nil
+	}
+	return "", 0, c.err()
+}
+
+// settingName parses a possibly dotted name such as `application_name` or
+// `streamsql.parallelism`, lower-cased.
+func settingName(c *cursor) (string, error) {
+	n := c.peek()
+	if n == nil || n.group || (n.tok.kind != tokWord && n.tok.kind != tokQuoted) {
+		return "", c.err()
+	}
+	return strings.ToLower(settingNameAfter(c)), nil
+}
+
+// settingNameAfter consumes a word followed by any .word parts; the current
+// node must be a word or quoted name.
+func settingNameAfter(c *cursor) string {
+	parts := []string{c.nodes[c.i].tok.name()}
+	c.i++
+	for c.i+1 < len(c.nodes) && c.nodes[c.i].isOp(".") && !c.nodes[c.i+1].group &&
+		(c.nodes[c.i+1].tok.kind == tokWord || c.nodes[c.i+1].tok.kind == tokQuoted) {
+		parts = append(parts, c.nodes[c.i+1].tok.name())
+		c.i += 2
+	}
+	return strings.Join(parts, ".")
+}
+
+// literalValue parses an option or setting value: a string literal (returned
+// unquoted), a number with an optional sign, or a word (TRUE, FALSE, ON,
+// json, ...) returned as written.
+func literalValue(c *cursor) (string, error) {
+	n := c.peek()
+	if n == nil || n.group {
+		return "", c.err()
+	}
+	t := n.tok
+	switch {
+	case t.kind == tokString:
+		c.i++
+		return unquoteString(t.text), nil
+	case t.kind == tokNumber:
+		c.i++
+		return t.text, nil
+	case t.kind == tokWord, t.kind == tokQuoted, t.kind == tokBacktick:
+		c.i++
+		if t.kind == tokWord {
+			return t.text, nil
+		}
+		return t.name(), nil
+	case t.isOp("-") || t.isOp("+"):
+		if c.i+1 < len(c.nodes) && !c.nodes[c.i+1].group && c.nodes[c.i+1].tok.kind == tokNumber {
+			c.i += 2
+			sign := t.text
+			if sign == "+" {
+				sign = ""
+			}
+			return sign + c.nodes[c.i-1].tok.text, nil
+		}
+	}
+	return "", c.err()
+}
+
+// parseDrop parses what follows DROP.
+func parseDrop(c *cursor, text string) (Statement, error) {
+	d := &Drop{text: text}
+	switch {
+	case c.acceptWord("STREAM"):
+		d.Kind = KindStream
+	case c.acceptWord("SINK"):
+		d.Kind = KindSink
+	default:
+		return nil, c.err()
+	}
+	if c.acceptWord("IF") {
+		if err := c.expectWord("EXISTS"); err != nil {
+			return nil, err
+		}
+		d.IfExists = true
+	}
+	var err error
+	if d.Name, d.NamePos, err = c.name(); err != nil {
+		return nil, err
+	}
+	return d, c.done()
+}
+
+// parseSet parses what follows SET: [SESSION | LOCAL] name {= | TO} value
+// [, value ...], or [SESSION | LOCAL] TIME ZONE value (recorded as the
+// setting "timezone").
+func parseSet(c *cursor, text string) (Statement, error) {
+	if !c.acceptWord("SESSION") {
+		c.acceptWord("LOCAL")
+	}
+	s := &Set{text: text}
+	if n := c.peek(); n != nil && n.isWord("TIME") && c.i+1 < len(c.nodes) && c.nodes[c.i+1].isWord("ZONE") {
+		c.i += 2
+		s.Name = "timezone"
+		v, err := literalValue(c)
+		if err != nil {
+			return nil, err
+		}
+		s.Value = v
+		return s, c.done()
+	}
+	var err error
+	if s.Name, err = settingName(c); err != nil {
+		return nil, err
+	}
+	if !c.acceptOp("=") && !c.acceptWord("TO") {
+		return nil, c.err()
+	}
+	var vals []string
+	for {
+		if c.acceptWord("DEFAULT") {
+			vals = append(vals, "DEFAULT")
+		} else {
+			v, err := literalValue(c)
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, v)
+		}
+		if c.atEnd() {
+			break
+		}
+		if !c.acceptOp(",") {
+			return nil, c.err()
+		}
+	}
+	s.Value = strings.Join(vals, ", ")
+	return s, nil
+}
+
+// parseTxn parses the transaction-control statements. They are accepted as
+// no-ops, so their options (isolation level, READ ONLY, AND CHAIN) are
+// checked only loosely: words and commas.
+func parseTxn(c *cursor, text string) (Statement, error) {
+	first := strings.ToUpper(c.nodes[0].tok.text)
+	c.i++
+	verb := first
+	switch first {
+	case "START":
+		if err := c.expectWord("TRANSACTION"); err != nil {
+			return nil, err
+		}
+		verb = "BEGIN"
+	case "BEGIN", "COMMIT", "END", "ROLLBACK", "ABORT":
+		if !c.acceptWord("WORK") {
+			c.acceptWord("TRANSACTION")
+		}
+	}
+	switch verb {
+	case "END":
+		verb = "COMMIT"
+	case "ABORT":
+		verb = "ROLLBACK"
+	}
+	if verb == "BEGIN" {
+		// Transaction modes: ISOLATION LEVEL ..., READ ONLY, [NOT] DEFERRABLE.
+		for n := c.peek(); n != nil; n = c.peek() {
+			if n.group || (n.tok.kind != tokWord && !n.tok.isOp(",")) {
+				return nil, c.err()
+			}
+			c.i++
+		}
+	} else if c.acceptWord("AND") {
+		c.acceptWord("NO")
+		if err := c.expectWord("CHAIN"); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.done(); err != nil {
+		return nil, err
+	}
+	return &TxnControl{text: text, Verb: verb}, nil
+}
+
+// parsedType is a type name read from the text.
+type parsedType struct {
+	typ  types.Type
+	text string // as written, whitespace collapsed, e.g. "DOUBLE PRECISION", "VARCHAR(20)"
+	tok  token  // the first token, where errors point
+}
+
+// typeName parses a type name: one word, or a known multi-word name (DOUBLE
+// PRECISION, CHARACTER VARYING, TIMESTAMP WITH[OUT] TIME ZONE), with an
+// optional modifier list such as (20) or (10, 2). Only known continuations
+// are consumed, so `x::int AS y` leaves AS alone. An unknown type is
+// PostgreSQL's 42704 at the type's position.
+func typeName(c *cursor) (parsedType, error) {
+	n := c.peek()
+	// INTERVAL is reserved as a name but is a type (the planner decides
+	// where it may appear).
+	if n == nil || n.group || n.tok.kind != tokWord ||
+		(reserved[strings.ToUpper(n.tok.text)] && !n.tok.isWord("INTERVAL")) {
+		return parsedType{}, c.err()
+	}
+	first := n.tok
+	c.i++
+	var b strings.Builder
+	b.WriteString(first.text)
+	base := first.text
+	word := func(kw string) bool {
+		if m := c.peek(); m != nil && m.isWord(kw) {
+			b.WriteString(" " + m.tok.text)
+			base += " " + m.tok.text
+			c.i++
+			return true
+		}
+		return false
+	}
+	up := strings.ToUpper(first.text)
+	switch up {
+	case "DOUBLE":
+		word("PRECISION")
+	case "CHARACTER", "CHAR":
+		word("VARYING")
+	}
+	if m := c.peek(); m != nil && m.group {
+		g, _ := c.group()
+		b.WriteByte('(')
+		for _, k := range g.nodes {
+			if k.group || (k.tok.kind != tokNumber && !k.tok.isOp(",")) {
+				return parsedType{}, c.p.errNear(k.tok)
+			}
+			b.WriteString(k.tok.text)
+		}
+		b.WriteByte(')')
+	}
+	if up == "TIMESTAMP" || up == "TIME" {
+		if m := c.peek(); m != nil && (m.isWord("WITH") || m.isWord("WITHOUT")) {
+			word(m.tok.text)
+			if !word("TIME") || !word("ZONE") {
+				return parsedType{}, c.err()
+			}
+		}
+	}
+	text := b.String()
+	typ, ok := types.ParseType(text)
+	if !ok {
+		return parsedType{}, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", lowerASCII(base)).
+			At(charPos(c.p.input, first.start))
+	}
+	return parsedType{typ: typ, text: text, tok: first}, nil
+}
