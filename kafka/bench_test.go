@@ -92,6 +92,7 @@ func BenchmarkPartitionReader(b *testing.B) {
 	var bytes int
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		r, err := c.NewPartitionReader(topic, 0, 0)
 		if err != nil {
@@ -111,10 +112,12 @@ func BenchmarkPartitionReader(b *testing.B) {
 			n += len(buf)
 		}
 		b.StopTimer()
+		cpu -= processCPU()
 		_ = r.Close() // waits out the prefetcher's long poll; not reading
+		cpu += processCPU()
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(benchMessages*b.N)/b.Elapsed().Seconds(), "msgs/s")
+	reportRead(b, processCPU()-cpu)
 	_ = bytes
 }
 
@@ -127,6 +130,7 @@ func BenchmarkSaramaPartitionConsumer(b *testing.B) {
 	var bytes int
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for i := 0; i < b.N; i++ {
 		consumer, err := sarama.NewConsumer(brokers, conf)
 		if err != nil {
@@ -147,10 +151,23 @@ func BenchmarkSaramaPartitionConsumer(b *testing.B) {
 			}
 		}
 		b.StopTimer()
+		cpu -= processCPU()
 		_ = pc.Close()
 		_ = consumer.Close()
+		cpu += processCPU()
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(benchMessages*b.N)/b.Elapsed().Seconds(), "msgs/s")
+	reportRead(b, processCPU()-cpu)
 	_ = bytes
+}
+
+// reportRead reports read throughput and the process's CPU time per
+// message. With the embedded broker that CPU includes the broker's; with
+// STREAMSQL_TEST_BROKERS it is the reader's alone.
+func reportRead(b *testing.B, cpu time.Duration) {
+	msgs := float64(benchMessages * b.N)
+	b.ReportMetric(msgs/b.Elapsed().Seconds(), "msgs/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/msgs, "cpu-ns/msg")
+	}
 }

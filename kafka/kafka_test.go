@@ -520,14 +520,8 @@ func TestTransactions(t *testing.T) {
 	txn(false, "b1", "b2")
 	txn(true, "c1")
 
-	ends, err := c.EndOffsets(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// a1 a2 COMMIT b1 b2 ABORT c1 COMMIT
-	if ends[0] != 8 {
-		t.Errorf("EndOffsets = %v, want [8]", ends)
-	}
+	ends := waitEndOffsets(t, c, topic, []int64{8})
 	r := mustReader(t, c, topic, 0, 0)
 	recs := readUntil(t, r, ends[0], 10*time.Second)
 	if got := values(recs); !slices.Equal(got, []string{"a1", "a2", "c1"}) {
@@ -545,7 +539,7 @@ func TestTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	send("d1", "d2")
-	ends, err = c.EndOffsets(topic)
+	ends, err := c.EndOffsets(topic)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -568,13 +562,7 @@ func TestTransactions(t *testing.T) {
 	if err := p.CommitTxn(); err != nil {
 		t.Fatal(err)
 	}
-	ends, err = c.EndOffsets(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ends[0] != 11 {
-		t.Errorf("EndOffsets after commit = %v, want [11]", ends)
-	}
+	ends = waitEndOffsets(t, c, topic, []int64{11})
 	if got := values(readUntil(t, r, ends[0], 10*time.Second)); !slices.Equal(got, []string{"d1", "d2"}) {
 		t.Errorf("read %v after commit, want [d1 d2]", got)
 	}
@@ -638,10 +626,8 @@ func TestInterleavedTransactions(t *testing.T) {
 			must(p1.AbortTxn())
 		}
 	}
-	ends, err := c.EndOffsets(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Per round: 3 records of each producer, 1 plain, 2 markers.
+	ends := waitEndOffsets(t, c, topic, []int64{4 * 9})
 	all := readUntil(t, mustReader(t, c, topic, 0, 0), ends[0], 10*time.Second)
 	// Committed records come out in offset order, so compare as sets
 	// ordered by offset: the send order above is the offset order.
@@ -833,5 +819,27 @@ func TestReaderSurvivesBrokerRestart(t *testing.T) {
 		if v != fmt.Sprint(i) {
 			t.Fatalf("record %d = %q after restart; read %v", i, v, got)
 		}
+	}
+}
+
+// waitEndOffsets waits until EndOffsets(topic) equals want and returns it.
+// Apache Kafka's CommitTxn and AbortTxn return once the coordinator has
+// logged the decision; it writes the markers to the partitions, which
+// advances their last stable offsets, a moment later.
+func waitEndOffsets(t testing.TB, c *Client, topic string, want []int64) []int64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ends, err := c.EndOffsets(topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Equal(ends, want) {
+			return ends
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("EndOffsets(%s) = %v, want %v", topic, ends, want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -170,8 +170,9 @@ func (c *Client) NewPartitionReader(topic string, partition int32, offset int64)
 // immediately available without waiting for more. On timeout it returns an
 // empty slice and a nil error; when ctx is done first it returns ctx.Err().
 // An error from the partition (such as an offset outside the log, or a
-// leader unreachable for readerRetryTimeout) ends the reader: this and
-// every later Poll return it.
+// leader unreachable for readerRetryTimeout) ends the reader: Poll returns
+// it, after handing out any records taken before it, and so does every
+// later Poll. Lost connections and leader moves are retried quietly.
 func (r *PartitionReader) Poll(ctx context.Context, buf []Record, max int, wait time.Duration) ([]Record, error) {
 	buf = buf[:0]
 	if r.err != nil {
@@ -272,7 +273,7 @@ func (r *PartitionReader) Close() error {
 }
 
 // fetcher is the state of a reader's fetch goroutine; only that goroutine
-// touches it.
+// touches it, apart from the atomic fetches counter.
 type fetcher struct {
 	c         *Client
 	conf      *sarama.Config
