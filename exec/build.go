@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/streamsql/streamsql/planner"
+	"github.com/streamsql/streamsql/planner/scalar"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
@@ -24,8 +25,8 @@ func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]O
 			ops = append(ops, NewFilter(n.Cond, pol))
 		case *planner.Project:
 			exprs := n.Exprs
-			if last && !g.bounded && cfg.Plan.KeyCols != nil && isFinalProject(nodes[i+1:]) {
-				exprs = append(append([]planner.Expr(nil), exprs...), keyRefs(n.Input, cfg.Plan.KeyCols)...)
+			if last && !g.bounded && isFinalProject(nodes[i+1:]) {
+				exprs = append(append([]planner.Expr(nil), exprs...), sinkExtras(cfg.Plan, n.Input)...)
 			}
 			ops = append(ops, NewProject(exprs, pol))
 		case *planner.WindowAgg:
@@ -50,15 +51,57 @@ func isFinalProject(above []planner.Node) bool {
 	return true
 }
 
-// keyRefs references the key columns of a projection's input (the
-// aggregation output, possibly behind a HAVING filter).
-func keyRefs(input planner.Node, cols []int) []planner.Expr {
+// sinkExtras are the hidden columns a continuous query's final projection
+// appends for its sink after the output columns: the key columns of an
+// aggregation (see Plan.KeyCols), then the row's event time when it has one
+// (see SinkLayout).
+func sinkExtras(p *planner.Plan, input planner.Node) []planner.Expr {
 	sch := input.Schema()
-	out := make([]planner.Expr, len(cols))
-	for i, c := range cols {
-		out[i] = &planner.ColRef{Idx: c, Name: sch[c].Name, T: sch[c].Type}
+	var out []planner.Expr
+	for _, c := range p.KeyCols {
+		out = append(out, &planner.ColRef{Idx: c, Name: sch[c].Name, T: sch[c].Type})
+	}
+	if tc := eventTimeCol(p, input); tc >= 0 {
+		var t planner.Expr = &planner.ColRef{Idx: tc, Name: sch[tc].Name, T: types.Timestamp}
+		if p.KeyCols != nil {
+			// A window's result carries the window's last instant as its
+			// time (as Flink's window rowtime does), so a downstream window of
+			// the same size puts it in the same window.
+			minus, err := scalar.Resolve("-", []types.Type{types.Timestamp, types.Interval})
+			if err != nil {
+				panic(err)
+			}
+			t = &planner.Call{Impl: minus, Args: []planner.Expr{t, &planner.Literal{V: types.IntervalValue(1)}}, Display: "-", Infix: true}
+		}
+		out = append(out, t)
 	}
 	return out
+}
+
+// eventTimeCol is the column of input carrying the rows' event time: the
+// scan's rowtime for a query without aggregation, the window end for a
+// windowed aggregate (its results belong to the window), none for a
+// non-windowed aggregate.
+func eventTimeCol(p *planner.Plan, input planner.Node) int {
+	if p.KeyCols == nil {
+		return p.Scan.RowtimeCol()
+	}
+	if tc := input.Props().TimeCol; tc >= 0 {
+		return tc
+	}
+	return -1
+}
+
+// SinkLayout says which hidden columns follow a continuous plan's output
+// columns in the batches reaching its sink.
+func SinkLayout(p *planner.Plan) (keys int, hasTime bool) {
+	n := p.Root
+	for {
+		if proj, ok := n.(*planner.Project); ok {
+			return len(p.KeyCols), eventTimeCol(p, proj.Input) >= 0
+		}
+		n = n.Children()[0]
+	}
 }
 
 // resultStage applies a bounded query's ORDER BY and LIMIT to its rows and

@@ -17,6 +17,9 @@ type KafkaSink struct {
 	producer *kafka.Producer
 	topic    string
 	nOut     int
+	// timeCol is the batch column holding each row's event time, which
+	// becomes the record's Kafka timestamp; -1 for none.
+	timeCol int
 	value    *codec.JSONEncoder
 	key      *codec.JSONEncoder // nil: pass source keys through
 	keyView  types.Batch
@@ -33,11 +36,15 @@ const sinkFlushRows = 16384
 
 // NewKafkaSink returns a sink writing columns names (the first len(names)
 // of each batch) to topic; keyNames names the key columns after them, or is
-// empty to pass source keys through.
-func NewKafkaSink(p *kafka.Producer, topic string, names, keyNames []string) *KafkaSink {
-	s := &KafkaSink{producer: p, topic: topic, nOut: len(names), value: codec.NewJSONEncoder(names)}
+// empty to pass source keys through; hasTime says an event-time column
+// follows the keys.
+func NewKafkaSink(p *kafka.Producer, topic string, names, keyNames []string, hasTime bool) *KafkaSink {
+	s := &KafkaSink{producer: p, topic: topic, nOut: len(names), value: codec.NewJSONEncoder(names), timeCol: -1}
 	if len(keyNames) > 0 {
 		s.key = codec.NewJSONEncoder(keyNames)
+	}
+	if hasTime {
+		s.timeCol = len(names) + len(keyNames)
 	}
 	return s
 }
@@ -49,6 +56,9 @@ func (s *KafkaSink) Write(b *types.Batch) error {
 	}
 	for i := 0; i < n; i++ {
 		m := kafka.Message{Topic: s.topic}
+		if s.timeCol >= 0 && !b.Cols[s.timeCol].Nulls[i] {
+			m.Timestamp = b.Cols[s.timeCol].Ints[i]
+		}
 		if s.key != nil {
 			start := len(s.arena)
 			s.arena = s.key.AppendRow(s.arena, &s.keyView, i)

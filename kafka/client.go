@@ -350,7 +350,9 @@ func (c *Client) StartOffsets(topic string) ([]int64, error) {
 // EndOffsets returns, per partition, the offset a read_committed reader
 // reaches: the last stable offset, which is below the high watermark while
 // a transaction is open. A bounded read of a partition is complete when the
-// reader's Position reaches it.
+// reader's Position reaches it. On Apache Kafka a transaction's records
+// become reachable a moment after CommitTxn returns: the coordinator writes
+// the commit markers that advance the last stable offset asynchronously.
 func (c *Client) EndOffsets(topic string) ([]int64, error) {
 	offs, err := c.listOffsets(topic, sarama.OffsetNewest)
 	if err != nil {

@@ -157,6 +157,9 @@ func (p *Producer) BeginTxn() error {
 // CommitTxn commits the open transaction after flushing its messages. When
 // it fails the caller should AbortTxn, unless the producer was fenced (the
 // error wraps sarama.ErrProducerFenced), in which case only Close is left.
+// It returns once the commit is decided; read_committed readers see the
+// records when the coordinator's markers reach the partitions, a moment
+// later on Apache Kafka (see EndOffsets).
 func (p *Producer) CommitTxn() error {
 	if p.transactionalID == "" {
 		return ErrNotTransactional

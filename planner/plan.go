@@ -79,7 +79,15 @@ func (s *Scan) Schema() []Column {
 	return append(out, Column{RowtimeName, types.Timestamp})
 }
 func (s *Scan) Children() []Node { return nil }
-func (s *Scan) Props() Props     { return Props{Kind: AppendOnly, TimeCol: len(s.Stream.Columns)} }
+func (s *Scan) Props() Props {
+	if s.TimeCol >= 0 {
+		return Props{Kind: AppendOnly, TimeCol: s.TimeCol}
+	}
+	return Props{Kind: AppendOnly, TimeCol: len(s.Stream.Columns)}
+}
+
+// RowtimeCol is the index of the rowtime pseudo-column in the scan's output.
+func (s *Scan) RowtimeCol() int { return len(s.Stream.Columns) }
 func (s *Scan) describe() string {
 	et := "kafka timestamp"
 	if s.TimeCol >= 0 {

@@ -191,6 +191,8 @@ func (e *Engine) runSinkOnce(ctx context.Context, rs *runningSink) error {
 		return err
 	}
 	defer producer.Close()
+	nkeys, hasTime := exec.SinkLayout(plan)
+	keyNames := plan.KeyNames[:nkeys]
 	names := make([]string, len(plan.Columns))
 	for i, c := range plan.Columns {
 		names[i] = c.Name
@@ -207,7 +209,7 @@ func (e *Engine) runSinkOnce(ctx context.Context, rs *runningSink) error {
 		Client: e.cfg.Client,
 		Store:  e.cfg.Store,
 		NewSink: func() (exec.Sink, error) {
-			return exec.NewKafkaSink(producer, def.Topic, names, plan.KeyNames), nil
+			return exec.NewKafkaSink(producer, def.Topic, names, keyNames, hasTime), nil
 		},
 		CheckpointInterval: interval,
 		Parallelism:        e.cfg.Parallelism,

@@ -178,8 +178,9 @@ func resolveArith(op string, args []types.Type) (*Impl, error) {
 		}}, nil
 	}
 	t, ok := unify(a, b)
-	if t == types.Unknown {
-		t, ok = types.Bigint, true
+	if ok && t == types.Unknown {
+		// NULL + NULL: any numeric type will do.
+		t = types.Bigint
 	}
 	if !ok || !t.Numeric() {
 		return nil, opMismatch(op, args)
