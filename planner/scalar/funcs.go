@@ -52,16 +52,23 @@ func init() {
 	fixed("length", bi, []types.Type{vc}, length)
 	fixed("char_length", bi, []types.Type{vc}, length)
 	fixed("character_length", bi, []types.Type{vc}, length)
+	// Like PostgreSQL's btrim/ltrim/rtrim with no characters given, the
+	// trims remove spaces only, not tabs or newlines.
 	fixed("trim", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
-		return types.StringValue(strings.TrimSpace(v[0].S)), nil
+		return types.StringValue(strings.Trim(v[0].S, " ")), nil
 	})
 	fixed("ltrim", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
-		return types.StringValue(strings.TrimLeft(v[0].S, " \t\n\r")), nil
+		return types.StringValue(strings.TrimLeft(v[0].S, " ")), nil
 	})
 	fixed("rtrim", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
-		return types.StringValue(strings.TrimRight(v[0].S, " \t\n\r")), nil
+		return types.StringValue(strings.TrimRight(v[0].S, " ")), nil
 	})
 	fixed("replace", vc, []types.Type{vc, vc, vc}, func(v []types.Value) (types.Value, error) {
+		if v[1].S == "" {
+			// strings.ReplaceAll would insert the replacement between every
+			// character; PostgreSQL leaves the string unchanged.
+			return v[0], nil
+		}
 		return types.StringValue(strings.ReplaceAll(v[0].S, v[1].S, v[2].S)), nil
 	})
 	fixed("reverse", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
@@ -117,7 +124,12 @@ func init() {
 					if v[2].I < 0 {
 						return types.Value{}, sqlerr.New(sqlerr.InvalidParameter, "negative substring length not allowed")
 					}
-					end = start + v[2].I
+					if start > 0 && v[2].I > math.MaxInt64-start {
+						// start+length overflows: the substring runs to the end.
+						end = int64(len(r)) + 1
+					} else {
+						end = start + v[2].I
+					}
 				}
 				if start < 1 {
 					start = 1

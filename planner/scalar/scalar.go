@@ -354,45 +354,46 @@ func stringish(t types.Type) bool { return t == types.Varchar || t == types.Unkn
 
 // Like reports whether s matches the SQL LIKE pattern p (% any run, _ one
 // character, backslash escapes the next character).
+//
+// It matches greedily and, on a mismatch, backtracks only to the most recent
+// %, which is enough because a % absorbs any text: the cost is O(len(s) ×
+// len(p)) at worst, never exponential in the number of %s.
 func Like(s, p string) bool {
 	sr, pr := []rune(s), []rune(p)
-	var match func(i, j int) bool
-	match = func(i, j int) bool {
-		for j < len(pr) {
-			switch pr[j] {
+	i, j := 0, 0
+	star, mark := -1, 0 // the last % seen in p, and where in s it started matching
+	for i < len(sr) {
+		if j < len(pr) {
+			switch c := pr[j]; c {
 			case '%':
-				for j < len(pr) && pr[j] == '%' {
-					j++
-				}
-				if j == len(pr) {
-					return true
-				}
-				for k := i; k <= len(sr); k++ {
-					if match(k, j) {
-						return true
-					}
-				}
-				return false
+				star, mark = j, i
+				j++
+				continue
 			case '_':
-				if i >= len(sr) {
-					return false
-				}
 				i, j = i+1, j+1
+				continue
 			default:
-				c := pr[j]
+				w := 1
 				if c == '\\' && j+1 < len(pr) {
-					j++
-					c = pr[j]
+					c, w = pr[j+1], 2
 				}
-				if i >= len(sr) || sr[i] != c {
-					return false
+				if c == sr[i] {
+					i, j = i+1, j+w
+					continue
 				}
-				i, j = i+1, j+1
 			}
 		}
-		return i == len(sr)
+		if star < 0 {
+			return false
+		}
+		// Let the last % absorb one more character and retry after it.
+		mark++
+		i, j = mark, star+1
 	}
-	return match(0, 0)
+	for j < len(pr) && pr[j] == '%' {
+		j++
+	}
+	return j == len(pr)
 }
 
 // ---- conditional ----

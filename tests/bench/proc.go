@@ -124,10 +124,10 @@ func sampleCPU(serverPID int) (cpuSample, error) {
 // process, and everything else on the machine (busy time not accounted to
 // either, which is other work competing for the cores).
 type cpuUse struct {
-	Wall   time.Duration
-	Self   time.Duration
-	Server time.Duration
-	Others time.Duration
+	Wall   time.Duration `json:"wall_ns"`
+	Self   time.Duration `json:"bench_cpu_ns"`
+	Server time.Duration `json:"server_cpu_ns"`
+	Others time.Duration `json:"others_cpu_ns"`
 }
 
 func cpuBetween(a, b cpuSample) cpuUse {

@@ -8,3 +8,11 @@ SELECT page, COUNT(*) AS n FROM clicks GROUP BY page ORDER BY page;
 SELEC page FROM clicks;
 SELECT nope FROM clicks;
 SELECT COUNT(*) AS total FROM clicks;
+-- The same errors again, showing only their SQLSTATEs: PostgreSQL's
+-- 42803 (grouping_error), 42601 (syntax_error), 42703 (undefined_column).
+\set VERBOSITY sqlstate
+SELECT page, COUNT(*) FROM clicks GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE);
+SELEC page FROM clicks;
+SELECT nope FROM clicks;
+\set VERBOSITY default
+SELECT 'still here' AS status;
