@@ -21,6 +21,10 @@ import (
 // Source is one partition's records. *kafka.PartitionReader implements it.
 type Source interface {
 	Poll(ctx context.Context, buf []kafka.Record, max int, wait time.Duration) ([]kafka.Record, error)
+	// Position is the offset of the next record Poll would return, past
+	// transaction markers and aborted records: what a checkpoint saves and
+	// what a bounded read compares with its end offset.
+	Position() int64
 	Close() error
 }
 

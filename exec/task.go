@@ -128,17 +128,19 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 		}
 		t.src = r
 	} else {
-		t.src = emptySource{}
+		t.src = emptySource{pos: t.next}
 	}
 	return t, nil
 }
 
-type emptySource struct{}
+// emptySource stands in for a partition a bounded query has nothing to read from.
+type emptySource struct{ pos int64 }
 
 func (emptySource) Poll(context.Context, []kafka.Record, int, time.Duration) ([]kafka.Record, error) {
 	return nil, nil
 }
-func (emptySource) Close() error { return nil }
+func (e emptySource) Position() int64 { return e.pos }
+func (emptySource) Close() error      { return nil }
 
 func (t *sourceTask) run(ctx context.Context) error {
 	lastData := time.Now()
@@ -164,6 +166,7 @@ func (t *sourceTask) run(ctx context.Context) error {
 		}
 		t.recs = recs
 		if len(recs) == 0 {
+			t.next = t.src.Position()
 			if !t.isIdle && time.Since(lastData) >= t.idle && t.exchange != nil {
 				t.isIdle = true
 				if err := t.exchange.broadcast(ctx, message{kind: mIdle}); err != nil {
@@ -184,6 +187,10 @@ func (t *sourceTask) run(ctx context.Context) error {
 		}
 		if err := t.process(ctx, recs); err != nil {
 			return err
+		}
+		if t.end < 0 || t.next < t.end {
+			// Step over transaction markers that follow the records.
+			t.next = max(t.next, t.src.Position())
 		}
 	}
 }

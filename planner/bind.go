@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 
 	"github.com/streamsql/streamsql/planner/scalar"
@@ -74,6 +75,12 @@ func (b *binder) bind(n ast.ExprNode) (Expr, error) {
 	case *ast.ColumnNameExpr:
 		return b.column(n)
 	case ast.ValueExpr:
+		// TRUE and FALSE arrive as the integers 1 and 0 flagged boolean.
+		if tp := n.GetType(); tp != nil && mysql.HasIsBooleanFlag(tp.GetFlag()) {
+			if i, ok := n.GetValue().(int64); ok {
+				return &Literal{types.BoolValue(i != 0)}, nil
+			}
+		}
 		return literal(n.GetValue())
 	case *ast.BinaryOperationExpr:
 		return b.binary(n)
@@ -100,7 +107,7 @@ func (b *binder) bind(n ast.ExprNode) (Expr, error) {
 		if err != nil || !n.Not {
 			return res, err
 		}
-		return b.apply(n, "not", "NOT", false, res)
+		return b.applyPrefix(n, "not", "NOT", res)
 	case *ast.PatternLikeOrIlikeExpr:
 		x, err := b.bind(n.Expr)
 		if err != nil {
@@ -122,7 +129,7 @@ func (b *binder) bind(n ast.ExprNode) (Expr, error) {
 		if err != nil || !n.Not {
 			return e, err
 		}
-		return b.apply(n, "not", "NOT", false, e)
+		return b.applyPrefix(n, "not", "NOT", e)
 	case *ast.PatternInExpr:
 		if n.Sel != nil {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "subqueries are not supported").At(b.pos(n))
@@ -150,7 +157,7 @@ func (b *binder) bind(n ast.ExprNode) (Expr, error) {
 		if !n.Not {
 			return or, nil
 		}
-		return b.apply(n, "not", "NOT", false, or)
+		return b.applyPrefix(n, "not", "NOT", or)
 	case *ast.BetweenExpr:
 		x, err := b.bind(n.Expr)
 		if err != nil {
@@ -176,7 +183,7 @@ func (b *binder) bind(n ast.ExprNode) (Expr, error) {
 		if err != nil || !n.Not {
 			return e, err
 		}
-		return b.apply(n, "not", "NOT", false, e)
+		return b.applyPrefix(n, "not", "NOT", e)
 	case *ast.CaseExpr:
 		return b.caseExpr(n)
 	case *ast.FuncCallExpr:
@@ -462,6 +469,10 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (Expr, error) {
 			At(b.pos(n)).WithHint("Group by the window, e.g. GROUP BY page, TUMBLE(ts, INTERVAL '1' MINUTE), and select TUMBLE_START(...).")
 	case "tumble_start", "tumble_end", "tumble_rowtime":
 		return nil, sqlerr.New(sqlerr.GroupingError, "%s is only allowed in a query grouped by TUMBLE", strings.ToUpper(name)).At(b.pos(n))
+	case "concat":
+		if isPipes(n) {
+			return b.call(n, "concat_op", "||", true, n.Args...)
+		}
 	case "now", "current_timestamp", "localtimestamp":
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s() is not supported in a streaming query: results would depend on processing time", name).
 			At(b.pos(n)).WithHint("Use the event-time column (or rowtime) instead.")
@@ -476,7 +487,9 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (Expr, error) {
 			case ast.TrimTrailing:
 				name = "rtrim"
 			}
-			if _, isNull := args[1].(ast.ValueExpr); isNull && args[1].(ast.ValueExpr).GetValue() == nil {
+			// TRIM(LEADING FROM x) arrives with the characters to trim set
+			// to " " (TiDB's default), which is what trim/ltrim/rtrim do.
+			if v, ok := args[1].(ast.ValueExpr); ok && (v.GetValue() == nil || v.GetValue() == " ") {
 				args = args[:1]
 			} else {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "TRIM with characters is not supported").At(b.pos(n))
@@ -487,6 +500,19 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (Expr, error) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "TRIM with characters is not supported").At(b.pos(n))
 	}
 	return b.call(n, name, name, false, args...)
+}
+
+// isPipes reports whether a concat call is TiDB's rewriting of the ||
+// operator, which yields NULL when either side is NULL, unlike concat(),
+// which skips NULLs. The AST does not tell them apart, but a node starts
+// where its text starts: the operator's call starts with its left operand,
+// while a concat(...) call starts before its first argument.
+func isPipes(n *ast.FuncCallExpr) bool {
+	if len(n.Args) != 2 {
+		return false
+	}
+	p := n.OriginTextPosition()
+	return p > 0 && n.Args[0].OriginTextPosition() == p
 }
 
 func stringArg(n ast.ExprNode) string {

@@ -84,8 +84,8 @@ func (b *builder) build() (*Plan, error) {
 	bd := &binder{q: b.q, sc: sc}
 	var node Node = scan
 	if sel.Where != nil {
-		if hasAggregate(sel.Where) {
-			return nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in WHERE").At(b.q.Position(sel.Where))
+		if agg := firstAggregate(sel.Where); agg != nil {
+			return nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in WHERE").At(b.q.Position(agg))
 		}
 		cond, err := bd.bind(sel.Where)
 		if err != nil {
@@ -103,10 +103,19 @@ func (b *builder) build() (*Plan, error) {
 		return nil, err
 	}
 	grouped := sel.GroupBy != nil || sel.Having != nil || sel.Distinct
+	aggregates := false
 	for _, f := range fields {
 		if hasAggregate(f.Expr) {
-			grouped = true
+			grouped, aggregates = true, true
 		}
+	}
+	if sel.Distinct && (sel.GroupBy != nil || sel.Having != nil || aggregates) {
+		// DISTINCT is planned as a GROUP BY of the select list; on top of
+		// another grouping it would need a second aggregation, and merging
+		// its keys into the first one returns duplicates.
+		return nil, b.unsupported(sel, "SELECT DISTINCT cannot be combined with GROUP BY, HAVING or aggregate functions yet").
+			At(b.q.IdentPosition("distinct")).
+			WithHint("Drop DISTINCT: the rows of a GROUP BY are already distinct when every group key is selected.")
 	}
 
 	plan := &Plan{Scan: scan, Mode: b.mode, EmitChanges: b.q.EmitChanges}
@@ -125,7 +134,7 @@ func (b *builder) build() (*Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			exprs = append(exprs, e)
+			exprs = append(exprs, outputExpr(e))
 			names = append(names, fieldName(f))
 		}
 		if sel.Having != nil {
@@ -170,7 +179,7 @@ func (b *builder) build() (*Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			exprs = append(exprs, e)
+			exprs = append(exprs, outputExpr(e))
 			names = append(names, fieldName(f))
 		}
 		proj := &Project{Input: node, Exprs: exprs, Names: names, props: Props{Kind: AppendOnly, TimeCol: -1}}
@@ -270,6 +279,16 @@ func (b *builder) expandStar(fl *ast.FieldList, sc *scope) ([]*ast.SelectField, 
 	return out, nil
 }
 
+// outputExpr resolves a select item of unknown type (a bare NULL) to
+// VARCHAR, as PostgreSQL resolves unknown output columns to text, so that no
+// result or derived-stream column has type UNKNOWN.
+func outputExpr(e Expr) Expr {
+	if l, ok := e.(*Literal); ok && l.V.Null && l.V.Type == types.Unknown {
+		return &Literal{types.NullOf(types.Varchar)}
+	}
+	return e
+}
+
 // fieldName is the output name PostgreSQL would give a select item.
 func fieldName(f *ast.SelectField) string {
 	if f.AsName.O != "" {
@@ -349,17 +368,24 @@ func (b *builder) constInt(e ast.ExprNode) (int64, error) {
 }
 
 // hasAggregate reports whether e contains an aggregate call.
-func hasAggregate(e ast.Node) bool {
+func hasAggregate(e ast.Node) bool { return firstAggregate(e) != nil }
+
+// firstAggregate returns the first aggregate call in e, or nil; errors
+// about a misplaced aggregate point at it.
+func firstAggregate(e ast.Node) *ast.AggregateFuncExpr {
 	v := &aggFinder{}
 	e.Accept(v)
 	return v.found
 }
 
-type aggFinder struct{ found bool }
+type aggFinder struct{ found *ast.AggregateFuncExpr }
 
 func (v *aggFinder) Enter(n ast.Node) (ast.Node, bool) {
-	if _, ok := n.(*ast.AggregateFuncExpr); ok {
-		v.found = true
+	if v.found != nil {
+		return n, true
+	}
+	if a, ok := n.(*ast.AggregateFuncExpr); ok {
+		v.found = a
 		return n, true
 	}
 	return n, false
@@ -379,8 +405,8 @@ func (b *builder) aggregate(sel *ast.SelectStmt, fields []*ast.SelectField, bd *
 				}
 				continue
 			}
-			if hasAggregate(item.Expr) {
-				return nil, nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in GROUP BY").At(b.q.Position(item.Expr))
+			if agg := firstAggregate(item.Expr); agg != nil {
+				return nil, nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in GROUP BY").At(b.q.Position(agg))
 			}
 			e, err := b.groupItem(item.Expr, fields, bd)
 			if err != nil {
@@ -568,8 +594,8 @@ func (ab *aggBinder) bindAgg(a *ast.AggregateFuncExpr) (AggCall, error) {
 	if len(a.Args) != 1 {
 		return AggCall{}, sqlerr.New(sqlerr.UndefinedFunction, "function %s takes exactly one argument", name).At(q.Position(a))
 	}
-	if hasAggregate(a.Args[0]) {
-		return AggCall{}, sqlerr.New(sqlerr.GroupingError, "aggregate function calls cannot be nested").At(q.Position(a.Args[0]))
+	if inner := firstAggregate(a.Args[0]); inner != nil {
+		return AggCall{}, sqlerr.New(sqlerr.GroupingError, "aggregate function calls cannot be nested").At(q.Position(inner))
 	}
 	if fn == AggCount && isCountStar(a) {
 		return AggCall{Func: AggCountStar, Type: types.Bigint}, nil

@@ -71,7 +71,12 @@ func (c *Call) String() string {
 		return fmt.Sprintf("(%s %s %s)", c.Args[0], c.Display, c.Args[1])
 	case c.Prefix && len(c.Args) == 1:
 		if c.Display == "-" {
-			return "-" + c.Args[0].String()
+			s := c.Args[0].String()
+			if strings.HasPrefix(s, "-") {
+				// "--x" would read as a comment.
+				return "-(" + s + ")"
+			}
+			return "-" + s
 		}
 		return c.Display + " " + c.Args[0].String()
 	case c.Display == "cast":

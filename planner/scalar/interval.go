@@ -1,6 +1,7 @@
 package scalar
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,9 @@ func unitOf(u string) (int64, bool) {
 // ParseInterval turns an interval literal into milliseconds. With a unit
 // (INTERVAL '1' MINUTE) the quantity is a number; without one it is
 // PostgreSQL's form: one or more "<number> <unit>" pairs ('5 seconds',
-// '1 hour 30 minutes') or a clock value ('00:01:30').
+// '1 hour 30 minutes'), a clock value ('00:01:30', '-01:30:00'), both
+// ('1 day 02:00:00', as FormatInterval writes), or compact pairs ('1h30m',
+// as EXPLAIN writes). Fractions are rounded to the nearest millisecond.
 func ParseInterval(quantity, unit string) (int64, error) {
 	bad := func() error {
 		return sqlerr.New(sqlerr.InvalidTextRep, "invalid input syntax for type interval: %q", strings.TrimSpace(quantity+" "+unit))
@@ -50,54 +53,118 @@ func ParseInterval(quantity, unit string) (int64, error) {
 		if err != nil {
 			return 0, bad()
 		}
-		return int64(f * float64(mul)), nil
-	}
-	if strings.Contains(q, ":") {
-		parts := strings.Split(q, ":")
-		if len(parts) < 2 || len(parts) > 3 {
+		ms, ok := millis(f, mul)
+		if !ok {
 			return 0, bad()
 		}
-		var ms float64
-		for i, p := range parts {
-			f, err := strconv.ParseFloat(p, 64)
-			if err != nil {
-				return 0, bad()
-			}
-			ms = ms*60 + f
-			_ = i
-		}
-		if len(parts) == 2 {
-			ms *= 60
-		}
-		return int64(ms * 1000), nil
+		return ms, nil
 	}
 	fields := strings.Fields(q)
 	if len(fields) == 0 {
 		return 0, bad()
 	}
+	// numEnd is the length of the number at the start of s.
+	numEnd := func(s string) int {
+		j := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != '-' && r != '+' })
+		if j < 0 {
+			return len(s)
+		}
+		return j
+	}
 	var total int64
 	for i := 0; i < len(fields); i++ {
-		num := fields[i]
-		u := ""
-		// Allow "5s" / "10min" written without a space.
-		j := strings.IndexFunc(num, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != '-' && r != '+' })
-		if j > 0 {
-			num, u = fields[i][:j], fields[i][j:]
-		} else if i+1 < len(fields) {
-			i++
-			u = fields[i]
-		} else {
-			return 0, bad()
+		f := fields[i]
+		if strings.Contains(f, ":") {
+			ms, ok := parseClock(f)
+			if !ok {
+				return 0, bad()
+			}
+			total += ms
+			continue
 		}
-		f, err := strconv.ParseFloat(num, 64)
-		if err != nil {
-			return 0, bad()
+		// One or more <number><unit> pairs; the unit of a lone number is
+		// the next field ("5 seconds"), otherwise it follows without a
+		// space ("5s", "1h30m").
+		for f != "" {
+			j := numEnd(f)
+			if j == 0 {
+				return 0, bad()
+			}
+			num, u := f[:j], ""
+			f = f[j:]
+			if f == "" {
+				if i+1 >= len(fields) {
+					return 0, bad()
+				}
+				i++
+				u = fields[i]
+			} else {
+				k := strings.IndexFunc(f, func(r rune) bool { return (r >= '0' && r <= '9') || r == '.' || r == '-' || r == '+' })
+				if k < 0 {
+					k = len(f)
+				}
+				u, f = f[:k], f[k:]
+			}
+			n, err := strconv.ParseFloat(num, 64)
+			if err != nil {
+				return 0, bad()
+			}
+			mul, ok := unitOf(u)
+			if !ok {
+				return 0, bad()
+			}
+			ms, ok := millis(n, mul)
+			if !ok {
+				return 0, bad()
+			}
+			total += ms
 		}
-		mul, ok := unitOf(u)
-		if !ok {
-			return 0, bad()
-		}
-		total += int64(f * float64(mul))
 	}
 	return total, nil
+}
+
+// parseClock reads [-]hh:mm[:ss[.fff]]; a leading sign applies to the whole
+// value, as in PostgreSQL ('-01:30:00' is minus an hour and a half).
+func parseClock(s string) (int64, bool) {
+	neg := false
+	switch {
+	case strings.HasPrefix(s, "-"):
+		neg, s = true, s[1:]
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, false
+	}
+	var secs float64
+	for _, p := range parts {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || f < 0 || strings.ContainsAny(p, "+-") {
+			return 0, false
+		}
+		secs = secs*60 + f
+	}
+	if len(parts) == 2 { // hh:mm
+		secs *= 60
+	}
+	ms, ok := millis(secs, 1000)
+	if !ok {
+		return 0, false
+	}
+	if neg {
+		ms = -ms
+	}
+	return ms, true
+}
+
+// millis converts a quantity of a unit of mul milliseconds, rounding to the
+// nearest millisecond so that '1.005' SECOND is 1005 ms, not 1004. ok is
+// false for NaN, infinities and amounts beyond about ±292 million years.
+func millis(f float64, mul int64) (int64, bool) {
+	ms := math.Round(f * float64(mul))
+	if math.IsNaN(ms) || ms >= 9.2e18 || ms <= -9.2e18 {
+		return 0, false
+	}
+	return int64(ms), true
 }

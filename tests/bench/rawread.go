@@ -17,10 +17,10 @@ type rawResult struct {
 	cpuUse
 	EventsPerS      float64 `json:"events_per_s"`
 	EventsPerCPUSec float64 `json:"events_per_cpu_s"`
-	// ServerCPU is what the server process used meanwhile: with the
+	// OthersCores is the average number of cores other processes kept
+	// busy meanwhile. The server's CPU (cpuUse.Server) is, with the
 	// embedded broker, the broker's cost of serving the fetches.
-	ServerCPUSec float64 `json:"server_cpu_s"`
-	OthersCores  float64 `json:"others_cores"`
+	OthersCores float64 `json:"others_cores"`
 }
 
 // rawReadTimeout bounds the raw read of one partition.
@@ -133,7 +133,6 @@ func rawRead(broker, topic string, serverPID int) (rawResult, error) {
 	}
 	r.EventsPerS = float64(r.Events) / r.Wall.Seconds()
 	r.EventsPerCPUSec = float64(r.Events) / r.Self.Seconds()
-	r.ServerCPUSec = r.Server.Seconds()
 	r.OthersCores = r.othersCores()
 	return r, nil
 }

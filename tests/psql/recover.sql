@@ -15,4 +15,4 @@ SELECT page, COUNT(*) FROM clicks GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE);
 SELEC page FROM clicks;
 SELECT nope FROM clicks;
 \set VERBOSITY default
-SELECT 'still here' AS status;
+SELECT COUNT(*) AS still_here FROM clicks;
