@@ -20,10 +20,10 @@ type KafkaSink struct {
 	// timeCol is the batch column holding each row's event time, which
 	// becomes the record's Kafka timestamp; -1 for none.
 	timeCol int
-	value    *codec.JSONEncoder
-	key      *codec.JSONEncoder // nil: pass source keys through
-	keyView  types.Batch
-	pending  []kafka.Message
+	value   *codec.JSONEncoder
+	key     *codec.JSONEncoder // nil: pass source keys through
+	keyView types.Batch
+	pending []kafka.Message
 	// arena holds the encoded bytes of pending messages; a new one is
 	// started after each flush because the producer may keep references.
 	arena []byte
