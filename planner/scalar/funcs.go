@@ -196,14 +196,20 @@ func init() {
 			if len(v) == 2 {
 				d = v[1].I
 			}
-			p := math.Pow(10, float64(d))
-			// Round half away from zero, as PostgreSQL does for numeric.
-			return types.FloatValue(math.Round(v[0].F*p) / p), nil
+			return types.FloatValue(roundDecimal(v[0].F, d)), nil
 		}}, nil
 	})
 	register("mod", func(args []types.Type) (*Impl, error) { return resolveArith("%", args) })
 	fixed("power", dbl, []types.Type{dbl, dbl}, func(v []types.Value) (types.Value, error) {
-		return types.FloatValue(math.Pow(v[0].F, v[1].F)), nil
+		x, y := v[0].F, v[1].F
+		// PostgreSQL refuses these rather than return Infinity or NaN.
+		if x == 0 && y < 0 {
+			return types.Value{}, sqlerr.New(sqlerr.InvalidParameter, "zero raised to a negative power is undefined")
+		}
+		if x < 0 && y != math.Trunc(y) {
+			return types.Value{}, sqlerr.New(sqlerr.InvalidParameter, "a negative number raised to a non-integer power yields a complex result")
+		}
+		return types.FloatValue(math.Pow(x, y)), nil
 	})
 	fixed("sqrt", dbl, []types.Type{dbl}, func(v []types.Value) (types.Value, error) {
 		if v[0].F < 0 {
@@ -225,6 +231,47 @@ func init() {
 	fixed("unix_millis", bi, []types.Type{ts}, func(v []types.Value) (types.Value, error) {
 		return types.IntValue(v[0].I), nil
 	})
+}
+
+// roundDecimal rounds x to d decimal places (d < 0 rounds to tens, hundreds,
+// ...), half away from zero as PostgreSQL rounds numeric. It rounds the
+// shortest decimal text of x, which is the number the user wrote: the double
+// nearest 2.345 lies just below it, yet round(2.345, 2) must be 2.35.
+func roundDecimal(x float64, d int64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) || x == 0 {
+		return x
+	}
+	s := strconv.FormatFloat(math.Abs(x), 'f', -1, 64)
+	ip, fp, _ := strings.Cut(s, ".")
+	digits := ip + fp
+	if d >= int64(len(fp)) {
+		return x // nothing to round away
+	}
+	cut := int64(len(ip)) + d // how many leading digits survive
+	if cut < 0 {
+		return 0
+	}
+	kept := []byte(digits[:cut])
+	if digits[cut] >= '5' {
+		i := len(kept) - 1
+		for ; i >= 0 && kept[i] == '9'; i-- {
+			kept[i] = '0'
+		}
+		if i >= 0 {
+			kept[i]++
+		} else {
+			kept = append([]byte{'1'}, kept...)
+		}
+	}
+	if len(kept) == 0 {
+		return 0
+	}
+	// The kept digits are an integer scaled by 10^(len(ip)-cut) = 10^-d.
+	r, _ := strconv.ParseFloat(string(kept)+"e"+strconv.FormatInt(-d, 10), 64)
+	if r == 0 {
+		return 0
+	}
+	return math.Copysign(r, x)
 }
 
 // numeric1 is a one-argument numeric function that keeps BIGINT as BIGINT.
@@ -329,6 +376,9 @@ func CastValue(v types.Value, to types.Type) (types.Value, error) {
 			}
 			f, err := strconv.ParseFloat(s, 64)
 			if err != nil {
+				if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+					return types.Value{}, sqlerr.New(sqlerr.NumericOutOfRange, "value %q is out of range for type double precision", v.S)
+				}
 				return types.Value{}, badInput(types.Double, v.S)
 			}
 			return types.FloatValue(f), nil

@@ -72,7 +72,8 @@ func parseScript(path string) ([]block, error) {
 			continue
 		}
 		if inWant {
-			cur.want = append(cur.want, trimmed)
+			// Leading space is significant (EXPLAIN indentation).
+			cur.want = append(cur.want, strings.TrimRight(line, " \t\r"))
 		} else {
 			cur.body = append(cur.body, line)
 		}
