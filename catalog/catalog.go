@@ -235,7 +235,7 @@ func (c *Catalog) Create(stream *Stream, sink *Sink) error {
 	if stream != nil && c.nameTaken(stream.Name) {
 		return fmt.Errorf("%w: %q", ErrExists, stream.Name)
 	}
-	if sink != nil && c.nameTaken(sink.Name) {
+	if sink != nil && (c.nameTaken(sink.Name) || stream != nil && stream.Name == sink.Name) {
 		return fmt.Errorf("%w: %q", ErrExists, sink.Name)
 	}
 	if sink != nil {

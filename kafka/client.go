@@ -505,3 +505,66 @@ func isRetriable(err error) bool {
 		errors.Is(err, sarama.ErrLeaderNotAvailable) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
+
+// GroupOffsets returns group's committed offsets for topic's partitions
+// (-1 where none) and their metadata strings. Offsets written by a
+// transaction appear only once it has committed; while a transaction that
+// wrote them is still completing, the request (sent with require_stable)
+// is retried, so the answer is final.
+func (c *Client) GroupOffsets(group, topic string, partitions int) ([]int64, []string, error) {
+	ps := make([]int32, partitions)
+	for i := range ps {
+		ps[i] = int32(i)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		offs, mds, err := c.fetchGroupOffsets(group, topic, ps)
+		retry := errors.Is(err, sarama.ErrUnstableOffsetCommit) || errors.Is(err, sarama.ErrOffsetsLoadInProgress) ||
+			errors.Is(err, sarama.ErrNotCoordinatorForConsumer) || errors.Is(err, sarama.ErrConsumerCoordinatorNotAvailable)
+		if !retry || time.Now().After(deadline) {
+			if err != nil {
+				return nil, nil, fmt.Errorf("kafka: offsets of group %q: %w", group, err)
+			}
+			return offs, mds, nil
+		}
+		if errors.Is(err, sarama.ErrNotCoordinatorForConsumer) {
+			_ = c.client.RefreshCoordinator(group)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (c *Client) fetchGroupOffsets(group, topic string, ps []int32) ([]int64, []string, error) {
+	coord, err := c.client.Coordinator(group)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := sarama.NewOffsetFetchRequest(c.client.Config().Version, group, map[string][]int32{topic: ps})
+	req.RequireStable = true
+	resp, err := coord.FetchOffset(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	offs := make([]int64, len(ps))
+	mds := make([]string, len(ps))
+	for i := range offs {
+		offs[i] = -1
+	}
+	if resp.Err == sarama.ErrGroupIDNotFound {
+		return offs, mds, nil
+	}
+	if resp.Err != sarama.ErrNoError {
+		return nil, nil, resp.Err
+	}
+	for i, p := range ps {
+		b := resp.GetBlock(topic, p)
+		if b == nil {
+			continue
+		}
+		if b.Err != sarama.ErrNoError {
+			return nil, nil, b.Err
+		}
+		offs[i], mds[i] = b.Offset, b.Metadata
+	}
+	return offs, mds, nil
+}

@@ -197,3 +197,23 @@ func (p *Producer) Close() error {
 	}
 	return nil
 }
+
+// AddOffsetsToTxn records, inside the open transaction, the consumer-group
+// offsets of group for topic's partitions (offsets[p] for partition p) with
+// the same metadata string on each. The offsets become the group's committed
+// offsets if and only if the transaction commits, which makes them a durable
+// record of whether it did (see Client.GroupOffsets).
+func (p *Producer) AddOffsetsToTxn(group, topic string, offsets []int64, metadata string) error {
+	if p.transactionalID == "" {
+		return ErrNotTransactional
+	}
+	parts := make([]*sarama.PartitionOffsetMetadata, len(offsets))
+	for i, off := range offsets {
+		md := metadata
+		parts[i] = &sarama.PartitionOffsetMetadata{Partition: int32(i), Offset: off, LeaderEpoch: -1, Metadata: &md}
+	}
+	if err := p.sp.AddOffsetsToTxn(map[string][]*sarama.PartitionOffsetMetadata{topic: parts}, group); err != nil {
+		return fmt.Errorf("kafka: add offsets of group %q to transaction %q: %w", group, p.transactionalID, err)
+	}
+	return nil
+}

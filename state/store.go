@@ -161,21 +161,29 @@ func (s *Store) LastCheckpoint(query string) (CheckpointInfo, bool, error) {
 
 // DropQuery deletes everything stored for a query.
 func (s *Store) DropQuery(query string) error {
-	return s.db.DropPrefix(
+	// State and offset keys end the query with a separator, so their
+	// prefixes cannot reach a query whose ID merely starts with this one
+	// ("q-1" and "q-10"). The metadata key has nothing after the query, so
+	// as a prefix it would: it is deleted by its exact key instead.
+	err := s.db.DropPrefix(
 		[]byte("s\x00"+query+"\x00"),
 		[]byte("o\x00"+query+"\x00"),
-		metaKey(query),
 	)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(metaKey(query)) })
 }
 
 // Commit collects one checkpoint's writes for a query. Tasks add to it from
 // their own goroutines only through the coordinator, which owns it; it is not
 // safe for concurrent use.
 type Commit struct {
-	query  string
-	epoch  int64
-	puts   []kv
-	dels   [][]byte
+	query string
+	epoch int64
+	// writes are the state puts and deletes in the order they were made,
+	// so that the last write to a key wins; del marks a deletion.
+	writes []kv
 	offs   []kv
 	bytes  int64
 	start  time.Time
@@ -183,7 +191,10 @@ type Commit struct {
 	hasWmk bool
 }
 
-type kv struct{ k, v []byte }
+type kv struct {
+	k, v []byte
+	del  bool
+}
 
 // NewCommit starts collecting the writes of checkpoint epoch for query.
 func NewCommit(query string, epoch int64) *Commit {
@@ -195,18 +206,18 @@ func (c *Commit) Epoch() int64 { return c.epoch }
 
 // Put records a state entry of operator op. val is copied.
 func (c *Commit) Put(op string, key, val []byte) {
-	c.puts = append(c.puts, kv{stateKey(c.query, op, key), append([]byte(nil), val...)})
+	c.writes = append(c.writes, kv{k: stateKey(c.query, op, key), v: append([]byte(nil), val...)})
 	c.bytes += int64(len(key) + len(val))
 }
 
 // Delete records the removal of a state entry of operator op.
 func (c *Commit) Delete(op string, key []byte) {
-	c.dels = append(c.dels, stateKey(c.query, op, key))
+	c.writes = append(c.writes, kv{k: stateKey(c.query, op, key), del: true})
 }
 
 // SetOffset records the next offset to read from a source partition.
 func (c *Commit) SetOffset(topic string, partition int32, next int64) {
-	c.offs = append(c.offs, kv{offsetKey(c.query, topic, partition), binary.BigEndian.AppendUint64(nil, uint64(next))})
+	c.offs = append(c.offs, kv{k: offsetKey(c.query, topic, partition), v: binary.BigEndian.AppendUint64(nil, uint64(next))})
 }
 
 // SetWatermark records the query's output watermark.
@@ -217,13 +228,14 @@ func (c *Commit) SetWatermark(ms int64) { c.wmark, c.hasWmk = ms, true }
 func (s *Store) Apply(c *Commit) (CheckpointInfo, error) {
 	info := CheckpointInfo{Epoch: c.epoch, Time: time.Now().UTC(), Bytes: c.bytes, Watermark: c.wmark}
 	err := s.db.Update(func(txn *badger.Txn) error {
-		for _, k := range c.dels {
-			if err := txn.Delete(k); err != nil {
-				return err
+		for _, e := range c.writes {
+			var err error
+			if e.del {
+				err = txn.Delete(e.k)
+			} else {
+				err = txn.Set(e.k, e.v)
 			}
-		}
-		for _, e := range c.puts {
-			if err := txn.Set(e.k, e.v); err != nil {
+			if err != nil {
 				return err
 			}
 		}
@@ -250,8 +262,7 @@ func (s *Store) Apply(c *Commit) (CheckpointInfo, error) {
 
 // Merge adds o's writes (a task's part of the same checkpoint) to c.
 func (c *Commit) Merge(o *Commit) {
-	c.puts = append(c.puts, o.puts...)
-	c.dels = append(c.dels, o.dels...)
+	c.writes = append(c.writes, o.writes...)
 	c.offs = append(c.offs, o.offs...)
 	c.bytes += o.bytes
 }

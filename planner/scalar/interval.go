@@ -63,9 +63,10 @@ func ParseInterval(quantity, unit string) (int64, error) {
 	if len(fields) == 0 {
 		return 0, bad()
 	}
-	// numEnd is the length of the number at the start of s.
+	isNum := func(r rune) bool { return (r >= '0' && r <= '9') || r == '.' }
+	// numEnd is the length of the unsigned number at the start of s.
 	numEnd := func(s string) int {
-		j := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != '-' && r != '+' })
+		j := strings.IndexFunc(s, func(r rune) bool { return !isNum(r) })
 		if j < 0 {
 			return len(s)
 		}
@@ -84,7 +85,20 @@ func ParseInterval(quantity, unit string) (int64, error) {
 		}
 		// One or more <number><unit> pairs; the unit of a lone number is
 		// the next field ("5 seconds"), otherwise it follows without a
-		// space ("5s", "1h30m").
+		// space ("5s", "1h30m"). A sign applies to the whole field, so
+		// "-1h30m" is minus an hour and a half, as FormatDuration and Go's
+		// time.ParseDuration mean it.
+		neg := false
+		switch {
+		case strings.HasPrefix(f, "-"):
+			neg, f = true, f[1:]
+		case strings.HasPrefix(f, "+"):
+			f = f[1:]
+		}
+		if f == "" {
+			return 0, bad()
+		}
+		var field int64
 		for f != "" {
 			j := numEnd(f)
 			if j == 0 {
@@ -99,7 +113,7 @@ func ParseInterval(quantity, unit string) (int64, error) {
 				i++
 				u = fields[i]
 			} else {
-				k := strings.IndexFunc(f, func(r rune) bool { return (r >= '0' && r <= '9') || r == '.' || r == '-' || r == '+' })
+				k := strings.IndexFunc(f, isNum)
 				if k < 0 {
 					k = len(f)
 				}
@@ -117,8 +131,12 @@ func ParseInterval(quantity, unit string) (int64, error) {
 			if !ok {
 				return 0, bad()
 			}
-			total += ms
+			field += ms
 		}
+		if neg {
+			field = -field
+		}
+		total += field
 	}
 	return total, nil
 }

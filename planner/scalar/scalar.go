@@ -77,6 +77,10 @@ func mismatch(name string, args []types.Type) error {
 }
 
 func opMismatch(op string, args []types.Type) error {
+	if len(args) == 0 || len(args) > 2 {
+		// Only a call by name, such as "+"(1, 2, 3), gets here.
+		return mismatch(op, args)
+	}
 	if len(args) == 1 {
 		return sqlerr.New(sqlerr.UndefinedFunction, "operator does not exist: %s %s", op, strings.ToLower(args[0].String())).
 			WithHint("No operator matches the given name and argument type. You might need to add an explicit type cast.")
@@ -321,7 +325,10 @@ func init() {
 	logic("and", true)
 	logic("or", false)
 	register("not", func(args []types.Type) (*Impl, error) {
-		if len(args) != 1 || (args[0] != types.Boolean && args[0] != types.Unknown) {
+		if len(args) != 1 {
+			return nil, mismatch("not", args)
+		}
+		if args[0] != types.Boolean && args[0] != types.Unknown {
 			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument of NOT must be type boolean, not type %s", strings.ToLower(args[0].String()))
 		}
 		return &Impl{Name: "not", Ret: types.Boolean, ArgTypes: []types.Type{types.Boolean}, Eval: func(v []types.Value) (types.Value, error) {
