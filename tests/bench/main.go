@@ -56,7 +56,7 @@ func parseFlags() options {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server data, log, binary) and shut the server down cleanly")
 	flag.StringVar(&o.producer, "producer", "kgo", "client that fills the topic: kgo (franz-go) or sarama (AsyncProducer)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "",
-		"write a CPU profile of the server during the first query to this file (builds the server with a profiling hook through go build -overlay)")
+		"write a CPU profile of the server during the last query run to this file (builds the server with a profiling hook through go build -overlay)")
 	flag.IntVar(&o.parallelism, "parallelism", 0, "passed to the server as --parallelism when > 0 (server default: min(partitions, cores))")
 	flag.DurationVar(&o.wmDelay, "watermark-delay", time.Second,
 		"the stream's watermark_delay; events are up to 500ms out of order, so below that some are late and dropped (SEMANTICS.md) and the result check fails")
@@ -101,23 +101,26 @@ func run(o options) (err error) {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "streamsql-bench-")
-	if err != nil {
-		return err
-	}
 	if o.cpuProfile != "" {
 		if o.cpuProfile, err = filepath.Abs(o.cpuProfile); err != nil {
 			return err
 		}
 	}
-
-	step("building ./cmd/streamsql")
-	bin, err := buildServer(root, dir, o.cpuProfile != "")
+	dir, err := os.MkdirTemp("", "streamsql-bench-")
 	if err != nil {
 		return err
 	}
-	srv, err := startServer(bin, dir, o.brokers, o.parallelism, o.cpuProfile)
+
+	step("building ./cmd/streamsql")
+	bin, err := buildServer(root, dir, o.cpuProfile != "")
+	var srv *server
+	if err == nil {
+		srv, err = startServer(bin, dir, o.brokers, o.parallelism, o.cpuProfile)
+	}
 	if err != nil {
+		if !o.keep {
+			os.RemoveAll(dir)
+		}
 		return err
 	}
 	var once sync.Once
@@ -206,25 +209,25 @@ func run(o options) (err error) {
 			return fmt.Errorf("raw read: %w", err)
 		}
 		rep.Raw = append(rep.Raw, raw)
-		step("       %s events/s (%s wall)", commas(raw.EventsPerS), round(raw.Wall))
+		step("       %s events/s (%s wall, %s CPU)", commas(raw.EventsPerS), round(raw.Wall), secs(raw.Self))
 
 		settle(srv.pid())
 		step("run %d/%d: (b) tumble-count query", i, o.runs)
-		q, err := runQuery(ctx, conn, srv, o.events, expected)
+		q, err := runQuery(ctx, conn, srv, o.events, expected, o.cpuProfile != "" && i == o.runs)
 		if err != nil {
 			return err
 		}
 		rep.Query = append(rep.Query, q)
-		step("       %s events/s (%s wall, %d rows, counts match what was produced)", commas(q.EventsPerS), round(q.Wall), q.Rows)
+		step("       %s events/s (%s wall, %d rows, counts match what was produced); server %s CPU (%s in the kernel, %s page faults), peak RSS %s",
+			commas(q.EventsPerS), round(q.Wall), q.Rows, secs(q.Server), secs(q.ServerSys), commas(float64(q.ServerFaults)), mib(q.PeakRSSKB))
 	}
 	rep.summarize()
 	fmt.Println()
 	rep.print(os.Stdout)
 	if o.cpuProfile != "" {
-		fmt.Printf("\nCPU profile of the server during the first query: %s\n  go tool pprof -top %s %s\n", o.cpuProfile, bin, o.cpuProfile)
-		if !o.keep {
-			fmt.Println("  (the binary is deleted on exit; run with -keep to keep it, or pass only the profile to pprof)")
-		}
+		fmt.Printf("\nCPU profile of the server during the last query (run %d): %s\n", o.runs, o.cpuProfile)
+		fmt.Printf("  go tool pprof -top %s\n", o.cpuProfile)
+		fmt.Printf("  go tool pprof -sample_index=alloc_space -top -diff_base %s.allocs0 %s.allocs\n", o.cpuProfile, o.cpuProfile)
 	}
 	if o.jsonPath != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")

@@ -28,30 +28,45 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// procCPU is the CPU time (utime + stime, all threads, including exited
-// ones) of process pid, from /proc/pid/stat, at 10 ms resolution.
-func procCPU(pid int) (time.Duration, error) {
+// procTimes is what /proc/pid/stat says about a process's CPU use so far
+// (all threads, including exited ones).
+type procTimes struct {
+	user, sys time.Duration // 10 ms resolution
+	minFaults int64         // page faults served without I/O: mostly fresh heap being touched
+}
+
+func (p procTimes) cpu() time.Duration { return p.user + p.sys }
+
+func readProcTimes(pid int) (procTimes, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return procTimes{}, err
 	}
 	// The command name (field 2) is parenthesised and may contain spaces;
 	// the numeric fields start after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		return procTimes{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	// f[0] is field 3 (state); minflt is field 10, utime and stime are
+	// fields 14 and 15.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+		return procTimes{}, fmt.Errorf("/proc/%d/stat: too few fields", pid)
 	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
+	minflt, err1 := strconv.ParseInt(f[7], 10, 64)
+	ut, err2 := strconv.ParseInt(f[11], 10, 64)
+	st, err3 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return procTimes{}, fmt.Errorf("/proc/%d/stat: bad minflt/utime/stime", pid)
 	}
-	return time.Duration(ut+st) * tick, nil
+	return procTimes{user: time.Duration(ut) * tick, sys: time.Duration(st) * tick, minFaults: minflt}, nil
+}
+
+// procCPU is the CPU time (utime + stime) of process pid.
+func procCPU(pid int) (time.Duration, error) {
+	t, err := readProcTimes(pid)
+	return t.cpu(), err
 }
 
 // procStatusKB reads a "Vm...:  N kB" line of /proc/pid/status.
@@ -109,14 +124,14 @@ func readMachineCPU() machineCPU {
 type cpuSample struct {
 	at      time.Time
 	self    time.Duration
-	server  time.Duration
+	server  procTimes
 	machine machineCPU
 }
 
 func sampleCPU(serverPID int) (cpuSample, error) {
 	s := cpuSample{at: time.Now(), self: selfCPU(), machine: readMachineCPU()}
 	var err error
-	s.server, err = procCPU(serverPID)
+	s.server, err = readProcTimes(serverPID)
 	return s, err
 }
 
@@ -127,14 +142,20 @@ type cpuUse struct {
 	Wall   time.Duration `json:"wall_ns"`
 	Self   time.Duration `json:"bench_cpu_ns"`
 	Server time.Duration `json:"server_cpu_ns"`
-	Others time.Duration `json:"others_cpu_ns"`
+	// ServerSys is the kernel's part of Server; with ServerFaults (minor
+	// page faults) it shows the cost of the server touching fresh memory.
+	ServerSys    time.Duration `json:"server_sys_cpu_ns"`
+	ServerFaults int64         `json:"server_minor_faults"`
+	Others       time.Duration `json:"others_cpu_ns"`
 }
 
 func cpuBetween(a, b cpuSample) cpuUse {
 	u := cpuUse{
-		Wall:   b.at.Sub(a.at),
-		Self:   b.self - a.self,
-		Server: b.server - a.server,
+		Wall:         b.at.Sub(a.at),
+		Self:         b.self - a.self,
+		Server:       b.server.cpu() - a.server.cpu(),
+		ServerSys:    b.server.sys - a.server.sys,
+		ServerFaults: b.server.minFaults - a.server.minFaults,
 	}
 	u.Others = (b.machine.busy - a.machine.busy) - u.Self - u.Server
 	if u.Others < 0 {

@@ -7,13 +7,15 @@ import (
 	"time"
 )
 
-// With -cpuprofile the bench profiles the server during the (first) query
+// With -cpuprofile the bench profiles the server during the last query run
 // without any change to the repository: it builds ./cmd/streamsql with
 // `go build -overlay`, which adds the file below to package main of the
 // server for that one build. The hook does nothing unless profileEnv is set;
 // then SIGUSR1 starts a CPU profile into the named file and SIGUSR2 stops it
-// and writes "<file>.done". Figures from a -cpuprofile run include the
-// profiler's own small overhead.
+// and writes "<file>.done". Around the profile the hook also writes the
+// allocation profile ("<file>.allocs0" before, "<file>.allocs" after), so
+// that `go tool pprof -diff_base` shows what the query allocated. Figures
+// from a -cpuprofile run include the profiler's own small overhead.
 const profileEnv = "STREAMSQL_BENCH_CPUPROFILE"
 
 const profileHookSource = `// Added by tests/bench through go build -overlay; not part of the repository.
@@ -44,6 +46,7 @@ func init() {
 					f = nil
 					continue
 				}
+				writeAllocs(path + ".allocs0")
 				if err := pprof.StartCPUProfile(f); err != nil {
 					f.Close()
 					f = nil
@@ -52,10 +55,20 @@ func init() {
 				pprof.StopCPUProfile()
 				f.Close()
 				f = nil
+				writeAllocs(path + ".allocs")
 				_ = os.WriteFile(path+".done", nil, 0o644)
 			}
 		}
 	}()
+}
+
+// writeAllocs writes the allocation profile (allocations since start-up);
+// the difference of the two taken around the query is the query's.
+func writeAllocs(path string) {
+	if h, err := os.Create(path); err == nil {
+		_ = pprof.Lookup("allocs").WriteTo(h, 0)
+		h.Close()
+	}
 }
 `
 
@@ -79,7 +92,6 @@ func stopServerProfile(s *server) error {
 		return err
 	}
 	_ = os.Remove(s.profilePath + ".done")
-	s.profilePath = "" // profile the first query only
 	return nil
 }
 

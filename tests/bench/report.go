@@ -130,6 +130,8 @@ func (r *report) print(w io.Writer) {
 		peak = fmt.Sprintf("peak %s over the server's life (could not reset VmHWM)", mib(q.PeakRSSKB))
 	}
 	p("  server memory (RSS)               %s before the query, %s", mib(q.RSSBeforeKB), peak)
+	p("  server kernel CPU in (b)          %s of its %s (%s minor page faults: about %s of memory touched afresh)",
+		secs(q.ServerSys), secs(q.Server), commas(float64(q.ServerFaults)), mib(q.ServerFaults*4))
 	p("")
 	p("  (a) events/CPU-s is per CPU-second of the bench process; (b) per CPU-second of the whole server process.")
 	if r.embedded {
@@ -140,14 +142,29 @@ func (r *report) print(w io.Writer) {
 		p("  per CPU-second (an estimate). The reader and the broker share the %d cores in (a), the engine and", r.Cores)
 		p("  the broker in (b).")
 	}
+	// "others CPU" is the machine's busy time (/proc/stat, tick-sampled and
+	// flushed lazily by the kernel) minus the two processes' own: over less
+	// than a second or so it is too coarse to say anything.
 	for _, part := range []struct {
 		name  string
+		use   cpuUse
 		cores float64
-	}{{"(a)", raw.OthersCores}, {"(b)", q.OthersCores}} {
-		if part.cores >= 0.15 {
-			p("  NOTE: other processes kept %.2f of the %d cores busy during %s: its figures are lower than on an idle machine.",
-				part.cores, r.Cores, part.name)
+	}{{"(a)", raw.cpuUse, raw.OthersCores}, {"(b)", q.cpuUse, q.OthersCores}} {
+		if part.use.Wall >= time.Second && part.cores >= 0.15 {
+			what := "other processes"
+			if !r.embedded {
+				what = "other processes (the Kafka broker among them if it runs on this machine)"
+			}
+			p("  NOTE: %s kept about %.1f of the %d cores busy during %s: its figures are lower than on an idle machine.",
+				what, part.cores, r.Cores, part.name)
 		}
+	}
+	if r.Runs == 1 {
+		p("  NOTE: one run measures a freshly started server and bench process, which still grow their heaps;")
+		p("  later runs are usually faster. -runs 3 reports the median.")
+	}
+	if raw.Wall < time.Second || q.Wall < time.Second {
+		p("  NOTE: a measurement took under a second; use more -events (or -runs) for figures worth comparing.")
 	}
 }
 
