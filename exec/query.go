@@ -33,8 +33,10 @@ type Sink interface {
 	// Write takes the rows of b. Columns [0, n) are the output columns;
 	// the columns after them, if any, are the key columns.
 	Write(b *types.Batch) error
-	// Flush returns once every row written so far is durable in Kafka.
-	Flush() error
+	// Checkpoint is called at barrier epoch: it returns once every row
+	// written before it is acknowledged by Kafka (in epoch's transaction,
+	// for exactly-once); rows written after it belong to epoch+1.
+	Checkpoint(epoch int64) error
 	Close() error
 }
 
@@ -71,7 +73,10 @@ type Config struct {
 	// Store holds state for a continuous query; nil for a bounded one.
 	Store *state.Store
 	// NewSink makes the sink of one output task (continuous queries).
-	NewSink func() (Sink, error)
+	NewSink func(SinkContext) (Sink, error)
+	// Txn makes the query exactly-once: checkpoints are two-phase, with the
+	// sink's output in a Kafka transaction. Nil means at-least-once.
+	Txn Transactions
 	// Output receives a bounded query's result rows, serialised by the
 	// runtime. Returning errStopOutput ends the query early (LIMIT reached).
 	Output func(b *types.Batch) error
@@ -146,6 +151,9 @@ type graph struct {
 	bounded bool
 	acks    chan ack
 	startWm int64
+	// firstEpoch is the epoch of this run's first checkpoint.
+	firstEpoch int64
+	gate       *TxnGate
 	// outMu serialises a bounded query's output across tasks.
 	outMu  sync.Mutex
 	result *resultStage
@@ -157,7 +165,10 @@ type ack struct {
 	commit *state.Commit
 	wm     int64
 	hasWm  bool
-	err    error
+	// part and next are a source task's partition and next offset
+	// (part is -1 for an aggregation task).
+	part int32
+	next int64
 }
 
 func build(ctx context.Context, cfg *Config) (*graph, error) {
@@ -174,10 +185,6 @@ func build(ctx context.Context, cfg *Config) (*graph, error) {
 	if !ok {
 		return nil, fmt.Errorf("exec: topic %q of stream %q does not exist", st.Topic, st.Name)
 	}
-	starts, err := g.startOffsets(st.Topic, st.StartFrom)
-	if err != nil {
-		return nil, err
-	}
 	var ends []int64
 	if g.bounded {
 		if ends, err = cfg.Client.EndOffsets(st.Topic); err != nil {
@@ -185,14 +192,29 @@ func build(ctx context.Context, cfg *Config) (*graph, error) {
 		}
 	}
 	if !g.bounded {
-		if cp, ok, err := cfg.Store.LastCheckpoint(cfg.ID); err != nil {
+		if err := g.recover(); err != nil {
 			return nil, err
-		} else if ok {
+		}
+		cp, ok, err := cfg.Store.LastCheckpoint(cfg.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			g.startWm = cp.Watermark
 			cfg.Stats.mu.Lock()
 			cfg.Stats.checkpoint = cp
 			cfg.Stats.mu.Unlock()
 		}
+		g.firstEpoch = cp.Epoch + 1
+		if cfg.Txn != nil {
+			g.gate = NewTxnGate(g.firstEpoch)
+		}
+	}
+
+	// Offsets are read after recovery has resolved a pending checkpoint.
+	starts, err := g.startOffsets(st.Topic, st.StartFrom)
+	if err != nil {
+		return nil, err
 	}
 
 	// Split the plan at its exchange: operators below run in the source
@@ -227,7 +249,7 @@ func build(ctx context.Context, cfg *Config) (*graph, error) {
 			nAgg = 1
 		}
 		for i := range nAgg {
-			t, err := g.newAggTask(i, nAgg, info.Partitions, upper, pol)
+			t, err := g.newAggTask(ctx, i, nAgg, info.Partitions, upper, pol)
 			if err != nil {
 				return nil, err
 			}
@@ -319,6 +341,11 @@ func (g *graph) run(outer context.Context) error {
 		spawn(t.run)
 	}
 	if !g.bounded {
+		if g.cfg.Txn != nil {
+			if err := g.cfg.Txn.Begin(); err != nil {
+				return err
+			}
+		}
 		spawn(g.checkpointLoop)
 	}
 	var first error
@@ -346,30 +373,51 @@ func (g *graph) run(outer context.Context) error {
 	return nil
 }
 
+// recover resolves a checkpoint that a crash left prepared but not
+// resolved: Kafka, asked whether the checkpoint's transaction committed,
+// decides whether its state is applied or discarded.
+func (g *graph) recover() error {
+	cfg := g.cfg
+	epoch, pending, err := cfg.Store.Pending(cfg.ID)
+	if err != nil || !pending {
+		return err
+	}
+	committed := false
+	if cfg.Txn != nil {
+		if committed, err = cfg.Txn.Committed(epoch); err != nil {
+			return fmt.Errorf("recovering checkpoint %d: %w", epoch, err)
+		}
+	}
+	cfg.Logger.Info("resolving the checkpoint a crash left pending", "epoch", epoch, "committed_in_kafka", committed)
+	_, err = cfg.Store.Resolve(cfg.ID, epoch, committed)
+	return err
+}
+
 // checkpointLoop injects a barrier into every source task each interval,
-// waits for every task's acknowledgement and applies the merged commit in
-// one Badger transaction. One checkpoint is in flight at a time.
+// waits for every task's acknowledgement and makes the checkpoint durable.
+// One checkpoint is in flight at a time.
+//
+// At-least-once: the tasks have flushed their output before acknowledging,
+// so applying state and offsets in one Badger transaction completes it.
+// Exactly-once: the output sits in the open Kafka transaction. The merged
+// state is first prepared in Badger, then the transaction commits with the
+// source offsets as its marker, then the prepared state is applied. A
+// failure at any step fails the query; the restart's recovery decides.
 func (g *graph) checkpointLoop(ctx context.Context) error {
 	cfg := g.cfg
 	interval := cfg.CheckpointInterval
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
-	last, _, err := cfg.Store.LastCheckpoint(cfg.ID)
-	if err != nil {
-		return err
-	}
-	epoch := last.Epoch
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	expected := len(g.sources) + len(g.aggs)
-	for {
+	for epoch := g.firstEpoch; ; epoch++ {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
 		}
-		epoch++
 		for _, s := range g.sources {
 			select {
 			case s.barriers <- epoch:
@@ -379,6 +427,7 @@ func (g *graph) checkpointLoop(ctx context.Context) error {
 		}
 		commit := state.NewCommit(cfg.ID, epoch)
 		wm, hasWm := int64(math.MaxInt64), false
+		offsets := make([]int64, len(g.sources))
 		for got := 0; got < expected; got++ {
 			var a ack
 			select {
@@ -386,10 +435,10 @@ func (g *graph) checkpointLoop(ctx context.Context) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			if a.err != nil {
-				return a.err
-			}
 			commit.Merge(a.commit)
+			if a.part >= 0 {
+				offsets[a.part] = a.next
+			}
 			if a.hasWm {
 				hasWm = true
 				wm = min(wm, a.wm)
@@ -399,7 +448,13 @@ func (g *graph) checkpointLoop(ctx context.Context) error {
 			wm = cfg.Stats.Watermark.Load()
 		}
 		commit.SetWatermark(wm)
-		info, err := cfg.Store.Apply(commit)
+		var info state.CheckpointInfo
+		var err error
+		if cfg.Txn == nil {
+			info, err = cfg.Store.Apply(commit)
+		} else {
+			info, err = g.commitExactlyOnce(commit, epoch, offsets)
+		}
 		cfg.Stats.mu.Lock()
 		if err == nil {
 			cfg.Stats.checkpoint = info
@@ -408,9 +463,23 @@ func (g *graph) checkpointLoop(ctx context.Context) error {
 		cfg.Stats.mu.Unlock()
 		if err != nil {
 			cfg.Logger.Error("checkpoint failed", "query", cfg.ID, "epoch", epoch, "err", err)
-			continue
+			if cfg.Txn != nil {
+				return fmt.Errorf("checkpoint %d: %w", epoch, err)
+			}
 		}
 	}
+}
+
+func (g *graph) commitExactlyOnce(commit *state.Commit, epoch int64, offsets []int64) (state.CheckpointInfo, error) {
+	cfg := g.cfg
+	if err := cfg.Store.Prepare(commit); err != nil {
+		return state.CheckpointInfo{}, err
+	}
+	if err := cfg.Txn.Commit(epoch, offsets); err != nil {
+		return state.CheckpointInfo{}, err
+	}
+	g.gate.Open(epoch + 1)
+	return cfg.Store.Resolve(cfg.ID, epoch, true)
 }
 
 // output hands a bounded query's rows to Config.Output, one task at a time.

@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"context"
+
 	"github.com/streamsql/streamsql/exec/codec"
 	"github.com/streamsql/streamsql/kafka"
 	"github.com/streamsql/streamsql/sql/types"
@@ -10,9 +12,10 @@ import (
 // value is the row's output columns; the key is the JSON object of the key
 // columns that follow them (an aggregate's GROUP BY key) or, for a query
 // without keys, the source record's key passed through. A Delete row
-// becomes a tombstone. Rows are buffered and sent on Flush (at every
-// checkpoint, and whenever the buffer fills), through a producer shared by
-// the query's tasks.
+// becomes a tombstone. Rows are buffered and sent at every checkpoint and
+// whenever the buffer fills, through a producer shared by the query's tasks.
+// With exactly-once delivery each send waits at the gate until the
+// transaction of the rows' epoch is open.
 type KafkaSink struct {
 	producer *kafka.Producer
 	topic    string
@@ -27,6 +30,10 @@ type KafkaSink struct {
 	// arena holds the encoded bytes of pending messages; a new one is
 	// started after each flush because the producer may keep references.
 	arena []byte
+	ctx   context.Context
+	gate  *TxnGate
+	// epoch is the checkpoint epoch the buffered rows belong to.
+	epoch int64
 }
 
 var _ Sink = (*KafkaSink)(nil)
@@ -38,8 +45,9 @@ const sinkFlushRows = 16384
 // of each batch) to topic; keyNames names the key columns after them, or is
 // empty to pass source keys through; hasTime says an event-time column
 // follows the keys.
-func NewKafkaSink(p *kafka.Producer, topic string, names, keyNames []string, hasTime bool) *KafkaSink {
-	s := &KafkaSink{producer: p, topic: topic, nOut: len(names), value: codec.NewJSONEncoder(names), timeCol: -1}
+func NewKafkaSink(sc SinkContext, p *kafka.Producer, topic string, names, keyNames []string, hasTime bool) *KafkaSink {
+	s := &KafkaSink{producer: p, topic: topic, nOut: len(names), value: codec.NewJSONEncoder(names), timeCol: -1,
+		ctx: sc.Ctx, gate: sc.Gate, epoch: sc.Epoch}
 	if len(keyNames) > 0 {
 		s.key = codec.NewJSONEncoder(keyNames)
 	}
@@ -74,14 +82,26 @@ func (s *KafkaSink) Write(b *types.Batch) error {
 		s.pending = append(s.pending, m)
 	}
 	if len(s.pending) >= sinkFlushRows {
-		return s.Flush()
+		return s.flush()
 	}
 	return nil
 }
 
-func (s *KafkaSink) Flush() error {
+// Checkpoint sends the rows of epoch and moves on to the next epoch.
+func (s *KafkaSink) Checkpoint(epoch int64) error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	s.epoch = epoch + 1
+	return nil
+}
+
+func (s *KafkaSink) flush() error {
 	if len(s.pending) == 0 {
 		return nil
+	}
+	if err := s.gate.Wait(s.ctx, s.epoch); err != nil {
+		return err
 	}
 	err := s.producer.Send(s.pending)
 	clear(s.pending)

@@ -112,7 +112,7 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 	case g.bounded:
 		out = CollectorFunc(g.output)
 	default:
-		if t.sink, err = cfg.NewSink(); err != nil {
+		if t.sink, err = cfg.NewSink(SinkContext{Ctx: ctx, Gate: g.gate, Epoch: g.firstEpoch}); err != nil {
 			return nil, err
 		}
 		out = CollectorFunc(func(b *types.Batch) error {
@@ -274,7 +274,7 @@ func (t *sourceTask) barrier(ctx context.Context, epoch int64) error {
 	if err := t.chain.barrier(cm); err != nil {
 		return err
 	}
-	a := ack{epoch: epoch, commit: cm}
+	a := ack{epoch: epoch, commit: cm, part: t.partition, next: t.next}
 	if t.exchange != nil {
 		if err := t.exchange.flush(ctx); err != nil {
 			return err
@@ -283,8 +283,8 @@ func (t *sourceTask) barrier(ctx context.Context, epoch int64) error {
 			return err
 		}
 	} else if t.sink != nil {
-		if err := t.sink.Flush(); err != nil {
-			return fmt.Errorf("sink flush: %w", err)
+		if err := t.sink.Checkpoint(epoch); err != nil {
+			return fmt.Errorf("sink: %w", err)
 		}
 	}
 	select {
@@ -428,7 +428,7 @@ type aggTask struct {
 
 func (t *aggTask) outWmLoad() int64 { return t.wmPub.Load() }
 
-func (g *graph) newAggTask(idx, n, nIn int, upper []planner.Node, pol ErrorPolicy) (*aggTask, error) {
+func (g *graph) newAggTask(ctx context.Context, idx, n, nIn int, upper []planner.Node, pol ErrorPolicy) (*aggTask, error) {
 	cfg := g.cfg
 	t := &aggTask{g: g, idx: idx, in: make(chan message, 64), nIn: nIn,
 		wms: make([]int64, nIn), idle: make([]bool, nIn), blocked: make([]bool, nIn),
@@ -459,7 +459,7 @@ func (g *graph) newAggTask(idx, n, nIn int, upper []planner.Node, pol ErrorPolic
 	if g.bounded {
 		out = CollectorFunc(g.output)
 	} else {
-		if t.sink, err = cfg.NewSink(); err != nil {
+		if t.sink, err = cfg.NewSink(SinkContext{Ctx: ctx, Gate: g.gate, Epoch: g.firstEpoch}); err != nil {
 			return nil, err
 		}
 		out = CollectorFunc(func(b *types.Batch) error {
@@ -580,11 +580,11 @@ func (t *aggTask) checkpoint(ctx context.Context, epoch int64) error {
 		return err
 	}
 	if t.sink != nil {
-		if err := t.sink.Flush(); err != nil {
-			return fmt.Errorf("sink flush: %w", err)
+		if err := t.sink.Checkpoint(epoch); err != nil {
+			return fmt.Errorf("sink: %w", err)
 		}
 	}
-	a := ack{epoch: epoch, commit: cm, wm: t.outWm, hasWm: true}
+	a := ack{epoch: epoch, commit: cm, wm: t.outWm, hasWm: true, part: -1}
 	select {
 	case t.g.acks <- a:
 		return nil

@@ -186,11 +186,30 @@ func (e *Engine) runSinkOnce(ctx context.Context, rs *runningSink) error {
 	if err != nil {
 		return &permanentError{err}
 	}
-	producer, err := e.cfg.Client.NewProducer(kafka.ProducerOptions{})
+	exactlyOnce := def.Options["delivery"] != "at_least_once"
+	popts := kafka.ProducerOptions{}
+	if exactlyOnce {
+		// A new producer with the sink's transactional id fences any
+		// zombie from an earlier run and resolves its open transaction.
+		popts.TransactionalID = "streamsql-" + def.ID
+	}
+	producer, err := e.cfg.Client.NewProducer(popts)
 	if err != nil {
 		return err
 	}
 	defer producer.Close()
+	var txn exec.Transactions
+	if exactlyOnce {
+		info, ok, err := e.cfg.Client.Topic(plan.Scan.Stream.Topic)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("topic %q of stream %q does not exist", plan.Scan.Stream.Topic, plan.Scan.Stream.Name)
+		}
+		txn = &kafkaTxn{producer: producer, client: e.cfg.Client, group: "streamsql-" + def.ID,
+			topic: info.Name, partitions: info.Partitions}
+	}
 	nkeys, hasTime := exec.SinkLayout(plan)
 	keyNames := plan.KeyNames[:nkeys]
 	names := make([]string, len(plan.Columns))
@@ -208,9 +227,10 @@ func (e *Engine) runSinkOnce(ctx context.Context, rs *runningSink) error {
 		Plan:   plan,
 		Client: e.cfg.Client,
 		Store:  e.cfg.Store,
-		NewSink: func() (exec.Sink, error) {
-			return exec.NewKafkaSink(producer, def.Topic, names, keyNames, hasTime), nil
+		NewSink: func(sc exec.SinkContext) (exec.Sink, error) {
+			return exec.NewKafkaSink(sc, producer, def.Topic, names, keyNames, hasTime), nil
 		},
+		Txn:                txn,
 		CheckpointInterval: interval,
 		Parallelism:        e.cfg.Parallelism,
 		Logger:             e.log.With("sink", def.Name),
@@ -225,4 +245,42 @@ func (e *Engine) runSinkOnce(ctx context.Context, rs *runningSink) error {
 		err = errors.New("query ended unexpectedly")
 	}
 	return err
+}
+
+// kafkaTxn is exec.Transactions over a sink's transactional producer. The
+// marker of checkpoint n is the consumer-group offset commit of the sink's
+// group (its source offsets, metadata "epoch=n") made inside transaction n:
+// Kafka makes it visible if and only if that transaction commits.
+type kafkaTxn struct {
+	producer   *kafka.Producer
+	client     *kafka.Client
+	group      string
+	topic      string
+	partitions int
+}
+
+func (t *kafkaTxn) Begin() error { return t.producer.BeginTxn() }
+
+func (t *kafkaTxn) Commit(epoch int64, offsets []int64) error {
+	if err := t.producer.AddOffsetsToTxn(t.group, t.topic, offsets, fmt.Sprintf("epoch=%d", epoch)); err != nil {
+		return err
+	}
+	if err := t.producer.CommitTxn(); err != nil {
+		return err
+	}
+	return t.producer.BeginTxn()
+}
+
+func (t *kafkaTxn) Committed(epoch int64) (bool, error) {
+	_, mds, err := t.client.GroupOffsets(t.group, t.topic, t.partitions)
+	if err != nil {
+		return false, err
+	}
+	for _, md := range mds {
+		var e int64
+		if _, err := fmt.Sscanf(md, "epoch=%d", &e); err == nil && e >= epoch {
+			return true, nil
+		}
+	}
+	return false, nil
 }

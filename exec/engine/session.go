@@ -219,7 +219,7 @@ func (s *Session) selectBounded(ctx context.Context, st *sql.SelectStmt, w pgwir
 var streamOptions = []string{"kafka_topic", "value_format", "timestamp", "watermark_delay", "idle_timeout",
 	"partitions", "replicas", "start_from"}
 
-var sinkOptions = []string{"kafka_topic", "value_format", "partitions", "replicas", "checkpoint_interval"}
+var sinkOptions = []string{"kafka_topic", "value_format", "partitions", "replicas", "checkpoint_interval", "delivery"}
 
 func checkOptions(opts sql.Options, allowed []string, what string) error {
 	for _, o := range opts {
@@ -416,7 +416,7 @@ func (s *Session) createStream(st *sql.CreateStream, w pgwire.ResultWriter) erro
 // new topic plus the sink that fills it. Callers hold e.mu.
 func (s *Session) createDerivedStream(st *sql.CreateStream, w pgwire.ResultWriter) error {
 	opts := st.Options
-	if err := checkOptions(opts, []string{"kafka_topic", "value_format", "partitions", "replicas", "checkpoint_interval", "watermark_delay", "idle_timeout"}, "stream"); err != nil {
+	if err := checkOptions(opts, []string{"kafka_topic", "value_format", "partitions", "replicas", "checkpoint_interval", "delivery", "watermark_delay", "idle_timeout"}, "stream"); err != nil {
 		return err
 	}
 	sink, plan, err := s.prepareSink(st.Name, opts, st.Query)
@@ -469,6 +469,15 @@ func (s *Session) prepareSink(name string, opts sql.Options, q *sql.Query) (*cat
 			return nil, nil, err
 		}
 		sink.Options["checkpoint_interval"] = v
+	}
+	if v, ok := opts.Get("delivery"); ok {
+		switch d := strings.ToLower(v); d {
+		case "exactly_once", "at_least_once":
+			sink.Options["delivery"] = d
+		default:
+			return nil, nil, sqlerr.New(sqlerr.InvalidParameter, "invalid value for option delivery: %q", v).At(optPos(opts, "delivery")).
+				WithHint("Use 'exactly_once' (the default) or 'at_least_once'.")
+		}
 	}
 	srcInfo, ok, err := s.e.cfg.Client.Topic(plan.Scan.Stream.Topic)
 	if err != nil {
@@ -620,7 +629,7 @@ func (s *Session) show(st *sql.Show) ([]pgwire.Column, [][]types.Value, error) {
 			col("reason", types.Varchar), col("rows_in", types.Bigint), col("rows_out", types.Bigint),
 			col("decode_errors", types.Bigint), col("late_events", types.Bigint), col("watermark", types.Timestamp),
 			col("last_checkpoint", types.Bigint), col("checkpoint_time", types.Timestamp), col("checkpoint_ms", types.Bigint),
-			col("checkpoint_bytes", types.Bigint), col("query", types.Varchar)}
+			col("checkpoint_bytes", types.Bigint), col("query", types.Varchar), col("delivery", types.Varchar)}
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for _, def := range e.cfg.Catalog.Sinks() {
@@ -645,11 +654,18 @@ func (s *Session) show(st *sql.Show) ([]pgwire.Column, [][]types.Value, error) {
 				types.IntValue(rs.stats.RowsIn.Load()), types.IntValue(rs.stats.RowsOut.Load()),
 				types.IntValue(rs.stats.DecodeErrors.Load()), types.IntValue(rs.stats.LateEvents.Load()), wm,
 				types.IntValue(cp.Epoch), cpTime, types.IntValue(cp.Duration.Milliseconds()), types.IntValue(cp.Bytes),
-				str(def.Query)})
+				str(def.Query), str(delivery(def))})
 		}
 		return cols, rows, nil
 	}
 	return nil, nil, sqlerr.New(sqlerr.SyntaxError, "unrecognized SHOW target %q", st.What)
+}
+
+func delivery(def *catalog.Sink) string {
+	if d := def.Options["delivery"]; d != "" {
+		return d
+	}
+	return "exactly_once"
 }
 
 func nullable(s string) types.Value {
