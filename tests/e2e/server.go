@@ -70,8 +70,15 @@ func freePort(t testing.TB) string {
 // flags (e.g. --checkpoint-interval).
 func StartServer(t testing.TB, args ...string) *Server {
 	t.Helper()
+	return StartServerWith(t, Brokers(), args...)
+}
+
+// StartServerWith starts streamsql against brokers, or with its own
+// embedded broker when brokers is empty.
+func StartServerWith(t testing.TB, brokers string, args ...string) *Server {
+	t.Helper()
 	s := &Server{t: t, DataDir: t.TempDir(), PgAddr: freePort(t), HTTP: freePort(t), extraArgs: args}
-	if b := Brokers(); b != "" {
+	if b := brokers; b != "" {
 		s.BrokerAddr = b
 	} else {
 		s.embedded = freePort(t)
@@ -134,6 +141,26 @@ func (s *Server) Kill() {
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
+}
+
+// Stop shuts the process down cleanly (SIGTERM) and waits for it.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+	}
 }
 
 // Restart kills the process and starts it again on the same data directory.

@@ -283,6 +283,13 @@ start_once() {
     die "formatting the log dir $DATA_DIR failed (kafka.tools.StorageTool format)"
   fi
 
+  launch "$port"
+}
+
+# launch starts the broker on an already formatted log dir and waits until it
+# serves port; returns 0 when up, 2 when a port was taken, 1 otherwise.
+launch() {
+  local port="$1"
   local -a jvm
   # shellcheck disable=SC2206
   jvm=(-Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
@@ -375,6 +382,25 @@ cmd_start() {
   die "could not start Kafka: ports kept being taken"
 }
 
+# restart stops the running broker and starts it again on the same log dir
+# and ports: for tests of recovery across a Kafka restart.
+cmd_restart() {
+  running || die "no broker is running in $RUN_DIR"
+  local addr port
+  addr="$(cat "$ADDR_FILE")"
+  port="${addr##*:}"
+  stop_pid "$(read_pid)"
+  rm -f "$PID_FILE"
+  # Readiness is read from the log: start it afresh.
+  [[ -f "$SERVER_LOG" ]] && mv -f "$SERVER_LOG" "$SERVER_LOG.1"
+  find_java
+  local rc=0
+  launch "$port" || rc=$?
+  (( rc == 0 )) || die "restarting Kafka on port $port failed"
+  say "Kafka restarted (pid $(read_pid))"
+  cat "$ADDR_FILE"
+}
+
 cmd_stop() {
   local pid
   pid="$(read_pid)"
@@ -415,9 +441,10 @@ cmd_topic() {
 
 usage() {
   cat >&2 <<EOF
-usage: $0 start|stop|status|bootstrap|fetch|topic ARGS...
+usage: $0 start|stop|restart|status|bootstrap|fetch|topic ARGS...
   start      start a one-node KRaft Kafka $KAFKA_VERSION; prints the bootstrap address
   stop       stop it (SIGTERM, SIGKILL after ${STOP_TIMEOUT} s); idempotent
+  restart    stop it and start it again on the same log dir and ports
   status     exit 0 if it is running
   bootstrap  print the running broker's bootstrap address
   fetch      only fetch Kafka's jars into the cache; prints the libs dir
@@ -429,6 +456,7 @@ EOF
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
+  restart) cmd_restart ;;
   status) cmd_status ;;
   bootstrap) cmd_bootstrap ;;
   fetch) cmd_fetch ;;

@@ -1,0 +1,250 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The recovery tests run the clickstream tumble count over a few hundred
+// thousand events while the engine (or Kafka) is stopped at random moments,
+// then compare the committed output, read with read_committed, with the
+// result computed directly from the events: for exactly-once every window
+// exactly once, for at-least-once every window at least once.
+
+const (
+	crashPages    = 8
+	crashStepMs   = 10 // event time between consecutive events
+	crashWindowMs = 10_000
+)
+
+var crashBase = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC).UnixMilli()
+
+func crashEvent(i int) Record {
+	ts := crashBase + int64(i)*crashStepMs
+	v := fmt.Sprintf(`{"user_id":%d,"page":"/p/%d","ts":%d}`, i%9973, i%crashPages, ts)
+	return Record{Partition: int32(i % 4), Value: []byte(v)}
+}
+
+// expectedCounts is the windowed count computed straight from events [0, n).
+func expectedCounts(n int) map[string]int {
+	out := map[string]int{}
+	for i := 0; i < n; i++ {
+		ts := crashBase + int64(i)*crashStepMs
+		ws := ts - ts%crashWindowMs
+		out[fmt.Sprintf("/p/%d@%d", i%crashPages, ws)]++
+	}
+	return out
+}
+
+type crashResult struct {
+	Page  string `json:"page"`
+	WS    string `json:"ws"`
+	Count int    `json:"n"`
+}
+
+func setupCrashQuery(t *testing.T, srv *Server, delivery string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := srv.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		`CREATE STREAM clicks (user_id BIGINT, page VARCHAR, ts TIMESTAMP)
+		   WITH (kafka_topic = 'clicks', timestamp = 'ts', partitions = 4, idle_timeout = '60 seconds')`,
+		fmt.Sprintf(`CREATE SINK counts WITH (delivery = '%s') AS
+		   SELECT page, TUMBLE_START(ts, INTERVAL '10' SECOND) AS ws, COUNT(*) AS n
+		   FROM clicks GROUP BY page, TUMBLE(ts, INTERVAL '10' SECOND)`, delivery),
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// produceEvents writes events [from, to) in chunks, pausing between chunks
+// so that processing overlaps with the disruptions.
+func produceEvents(t *testing.T, k *Kafka, from, to, chunk int, pause time.Duration) {
+	for i := from; i < to; i += chunk {
+		var recs []Record
+		for j := i; j < min(i+chunk, to); j++ {
+			recs = append(recs, crashEvent(j))
+		}
+		var err error
+		for attempt := 0; attempt < 100; attempt++ {
+			if err = k.Produce("clicks", recs); err == nil {
+				break
+			}
+			time.Sleep(200 * time.Millisecond) // the broker may be restarting
+		}
+		if err != nil {
+			t.Errorf("producing events %d..: %v", i, err)
+			return
+		}
+		time.Sleep(pause)
+	}
+}
+
+// closeAllWindows writes one event per partition far past the last window
+// so the watermark passes every window of events [0, n).
+func closeAllWindows(t *testing.T, k *Kafka, n int) {
+	var recs []Record
+	ts := crashBase + int64(n)*crashStepMs + 5*crashWindowMs
+	for p := int32(0); p < 4; p++ {
+		recs = append(recs, Record{Partition: p, Value: []byte(fmt.Sprintf(`{"user_id":0,"page":"/end","ts":%d}`, ts))})
+	}
+	if err := k.Produce("clicks", recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkCounts reads the sink's committed output and compares it with the
+// expected counts. exact requires every window exactly once; otherwise
+// duplicates are allowed but must carry the same count.
+func checkCounts(t *testing.T, k *Kafka, n int, exact bool) {
+	t.Helper()
+	want := expectedCounts(n)
+	recs, err := k.ReadAll("counts", len(want), 3*time.Minute, 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]int{}
+	for _, r := range recs {
+		var cr crashResult
+		if err := json.Unmarshal(r.Value, &cr); err != nil {
+			t.Fatalf("bad output record %q: %v", r.Value, err)
+		}
+		ws, err := time.Parse("2006-01-02T15:04:05.000Z", cr.WS)
+		if err != nil {
+			t.Fatalf("bad window start in %q", r.Value)
+		}
+		key := fmt.Sprintf("%s@%d", cr.Page, ws.UnixMilli())
+		got[key] = append(got[key], cr.Count)
+	}
+	var problems []string
+	dups := 0
+	for key, n := range want {
+		counts := got[key]
+		switch {
+		case len(counts) == 0:
+			problems = append(problems, fmt.Sprintf("missing %s (want %d)", key, n))
+		case exact && len(counts) > 1:
+			problems = append(problems, fmt.Sprintf("%s emitted %d times: %v", key, len(counts), counts))
+		}
+		for _, c := range counts {
+			if c != n {
+				problems = append(problems, fmt.Sprintf("%s: count %d, want %d", key, c, n))
+			}
+		}
+		dups += max(0, len(counts)-1)
+	}
+	for key := range got {
+		if _, ok := want[key]; !ok {
+			problems = append(problems, fmt.Sprintf("unexpected window %s", key))
+		}
+	}
+	sort.Strings(problems)
+	if len(problems) > 0 {
+		if len(problems) > 20 {
+			problems = append(problems[:20], fmt.Sprintf("... and %d more", len(problems)-20))
+		}
+		t.Fatalf("%d output records for %d windows:\n%s", len(recs), len(want), strings.Join(problems, "\n"))
+	}
+	t.Logf("%d windows, %d output records, %d duplicates", len(want), len(recs), dups)
+}
+
+func TestExactlyOnceThroughCrashes(t *testing.T) { crashTest(t, "exactly_once") }
+
+func TestAtLeastOnceThroughCrashes(t *testing.T) { crashTest(t, "at_least_once") }
+
+// crashTest kills the engine with SIGKILL at random moments — at least 12
+// times, many of them during checkpoints (every 200 ms) — while events are
+// produced and processed, restarting it each time.
+func crashTest(t *testing.T, delivery string) {
+	const events = 300_000
+	srv := StartServer(t, "--checkpoint-interval", "200ms")
+	k, err := NewKafka(srv.BrokerAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if Brokers() != "" {
+		cleanTopics(t, k)
+		defer cleanTopics(t, k)
+	}
+	setupCrashQuery(t, srv, delivery)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		produceEvents(t, k, 0, events, 10_000, 100*time.Millisecond)
+	}()
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	kills := 0
+	for ; kills < 12; kills++ {
+		time.Sleep(time.Duration(150+rng.Intn(600)) * time.Millisecond)
+		srv.Kill()
+		time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
+		srv.Start()
+	}
+	wg.Wait()
+	closeAllWindows(t, k, events)
+	t.Logf("%d kills", kills)
+	checkCounts(t, k, events, delivery == "exactly_once")
+}
+
+// TestExactlyOnceThroughBrokerRestart restarts Kafka itself in the middle
+// of a run: the sink fails, is restarted by the engine from its last
+// checkpoint, and the output is still exactly once. With a real cluster the
+// broker is restarted by tests/kafka/broker.sh; otherwise a second streamsql
+// process serves as the broker (its embedded one), stopped and started.
+func TestExactlyOnceThroughBrokerRestart(t *testing.T) {
+	const events = 200_000
+	var restartBroker func()
+	var brokers string
+	if b := Brokers(); b != "" {
+		brokers = b
+		restartBroker = func() {
+			cmd := exec.Command("../kafka/broker.sh", "restart")
+			cmd.Env = os.Environ()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("broker.sh restart: %v\n%s", err, out)
+			}
+		}
+	} else {
+		broker := StartServerWith(t, "")
+		brokers = broker.BrokerAddr
+		restartBroker = func() {
+			broker.Stop()
+			time.Sleep(500 * time.Millisecond)
+			broker.Start()
+		}
+	}
+	srv := StartServerWith(t, brokers, "--checkpoint-interval", "200ms")
+	k, err := NewKafka(brokers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if Brokers() != "" {
+		cleanTopics(t, k)
+		defer cleanTopics(t, k)
+	}
+	setupCrashQuery(t, srv, "exactly_once")
+	produceEvents(t, k, 0, events/2, 10_000, 50*time.Millisecond)
+	restartBroker()
+	produceEvents(t, k, events/2, events, 10_000, 50*time.Millisecond)
+	closeAllWindows(t, k, events)
+	checkCounts(t, k, events, true)
+}
