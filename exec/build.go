@@ -25,7 +25,7 @@ func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]O
 			ops = append(ops, NewFilter(n.Cond, pol))
 		case *planner.Project:
 			exprs := n.Exprs
-			if last && !g.bounded && isFinalProject(nodes[i+1:]) {
+			if last && cfg.Store != nil && isFinalProject(nodes[i+1:]) {
 				exprs = append(append([]planner.Expr(nil), exprs...), sinkExtras(cfg.Plan, n.Input)...)
 			}
 			ops = append(ops, NewProject(exprs, pol))

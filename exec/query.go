@@ -72,6 +72,12 @@ type Config struct {
 	Client *kafka.Client
 	// Store holds state for a continuous query; nil for a bounded one.
 	Store *state.Store
+	// Unbounded runs a query without a Store as a push query: it reads
+	// without end offsets, sends its rows to Output as they are produced,
+	// and injects barriers every CheckpointInterval (so upsert aggregates
+	// emit their changes) without saving anything. It ends when the
+	// context is cancelled or Output returns ErrStopOutput.
+	Unbounded bool
 	// NewSink makes the sink of one output task (continuous queries).
 	NewSink func(SinkContext) (Sink, error)
 	// Txn makes the query exactly-once: checkpoints are two-phase, with the
@@ -174,8 +180,8 @@ type ack struct {
 func build(ctx context.Context, cfg *Config) (*graph, error) {
 	p := cfg.Plan
 	st := p.Scan.Stream
-	g := &graph{cfg: cfg, bounded: cfg.Store == nil, acks: make(chan ack, 64), startWm: math.MinInt64}
-	if g.bounded {
+	g := &graph{cfg: cfg, bounded: cfg.Store == nil && !cfg.Unbounded, acks: make(chan ack, 64), startWm: math.MinInt64}
+	if cfg.Store == nil {
 		g.result = newResultStage(p, cfg.Output)
 	}
 	info, ok, err := cfg.Client.Topic(st.Topic)
@@ -191,7 +197,7 @@ func build(ctx context.Context, cfg *Config) (*graph, error) {
 			return nil, err
 		}
 	}
-	if !g.bounded {
+	if cfg.Store != nil {
 		if err := g.recover(); err != nil {
 			return nil, err
 		}
@@ -285,7 +291,7 @@ func (g *graph) startOffsets(topic, startFrom string) ([]int64, error) {
 		}
 		base, err = c.OffsetsForTime(topic, ms)
 	}
-	if err != nil || g.bounded {
+	if err != nil || g.cfg.Store == nil {
 		return base, err
 	}
 	saved, err := g.cfg.Store.Offsets(g.cfg.ID)
@@ -446,6 +452,11 @@ func (g *graph) checkpointLoop(ctx context.Context) error {
 		}
 		if !hasWm {
 			wm = cfg.Stats.Watermark.Load()
+		}
+		if cfg.Store == nil {
+			// A push query: the barrier made upsert aggregates emit; there is
+			// nothing to save.
+			continue
 		}
 		commit.SetWatermark(wm)
 		var info state.CheckpointInfo

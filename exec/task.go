@@ -109,7 +109,7 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 	case ex != nil:
 		t.exchange = newExchangeOut(g, part, ex.Keys, sch, pol)
 		out = t.exchange
-	case g.bounded:
+	case cfg.Store == nil:
 		out = CollectorFunc(g.output)
 	default:
 		if t.sink, err = cfg.NewSink(SinkContext{Ctx: ctx, Gate: g.gate, Epoch: g.firstEpoch}); err != nil {
@@ -443,7 +443,7 @@ func (g *graph) newAggTask(ctx context.Context, idx, n, nIn int, upper []planner
 	}
 	t.agg = ops[0]
 	keep := func(key []byte) bool { return n == 1 || hashKey(key)%uint64(n) == uint64(idx) }
-	if !g.bounded {
+	if cfg.Store != nil {
 		switch a := t.agg.(type) {
 		case *WindowAgg:
 			if err := a.Restore(cfg.Store, cfg.ID, g.startWm, keep); err != nil {
@@ -456,7 +456,7 @@ func (g *graph) newAggTask(ctx context.Context, idx, n, nIn int, upper []planner
 		}
 	}
 	var out Collector
-	if g.bounded {
+	if cfg.Store == nil {
 		out = CollectorFunc(g.output)
 	} else {
 		if t.sink, err = cfg.NewSink(SinkContext{Ctx: ctx, Gate: g.gate, Epoch: g.firstEpoch}); err != nil {
