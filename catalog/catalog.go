@@ -90,6 +90,16 @@ type Sink struct {
 	Options map[string]string `json:"options,omitempty"`
 }
 
+// View is a named SELECT, expanded into the queries that read it.
+type View struct {
+	Name string `json:"name"`
+	// Query is the SELECT text as the user wrote it.
+	Query   string   `json:"query"`
+	Columns []Column `json:"columns"`
+	// Sources names the streams (and views) the query reads.
+	Sources []string `json:"sources"`
+}
+
 // Errors returned by Catalog methods.
 var (
 	ErrExists   = errors.New("catalog: object already exists")
@@ -104,12 +114,14 @@ type Catalog struct {
 	mu      sync.Mutex
 	streams map[string]*Stream
 	sinks   map[string]*Sink
+	views   map[string]*View
 	nextID  int64
 }
 
 type document struct {
 	Streams []*Stream `json:"streams"`
 	Sinks   []*Sink   `json:"sinks"`
+	Views   []*View   `json:"views,omitempty"`
 	NextID  int64     `json:"next_id"`
 }
 
@@ -118,7 +130,7 @@ func Open(dir string) (*Catalog, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	c := &Catalog{path: filepath.Join(dir, "catalog.json"), streams: map[string]*Stream{}, sinks: map[string]*Sink{}}
+	c := &Catalog{path: filepath.Join(dir, "catalog.json"), streams: map[string]*Stream{}, sinks: map[string]*Sink{}, views: map[string]*View{}}
 	data, err := os.ReadFile(c.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
@@ -136,6 +148,9 @@ func Open(dir string) (*Catalog, error) {
 	for _, s := range doc.Sinks {
 		c.sinks[s.Name] = s
 	}
+	for _, v := range doc.Views {
+		c.views[v.Name] = v
+	}
 	c.nextID = doc.NextID
 	return c, nil
 }
@@ -151,6 +166,10 @@ func (c *Catalog) save() error {
 	for _, s := range c.sinks {
 		doc.Sinks = append(doc.Sinks, s)
 	}
+	for _, v := range c.views {
+		doc.Views = append(doc.Views, v)
+	}
+	sort.Slice(doc.Views, func(i, j int) bool { return doc.Views[i].Name < doc.Views[j].Name })
 	sort.Slice(doc.Streams, func(i, j int) bool { return doc.Streams[i].Name < doc.Streams[j].Name })
 	sort.Slice(doc.Sinks, func(i, j int) bool { return doc.Sinks[i].Name < doc.Sinks[j].Name })
 	data, err := json.MarshalIndent(doc, "", "  ")
@@ -224,7 +243,59 @@ func (c *Catalog) Sinks() []*Sink {
 func (c *Catalog) nameTaken(name string) bool {
 	_, s := c.streams[name]
 	_, k := c.sinks[name]
-	return s || k
+	_, v := c.views[name]
+	return s || k || v
+}
+
+// View returns the named view.
+func (c *Catalog) View(name string) (*View, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.views[name]
+	return v, ok
+}
+
+// Views returns all views sorted by name.
+func (c *Catalog) Views() []*View {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*View, 0, len(c.views))
+	for _, v := range c.views {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// CreateView records a view.
+func (c *Catalog) CreateView(v *View) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nameTaken(v.Name) {
+		return fmt.Errorf("%w: %q", ErrExists, v.Name)
+	}
+	c.views[v.Name] = v
+	if err := c.save(); err != nil {
+		delete(c.views, v.Name)
+		return err
+	}
+	return nil
+}
+
+// DropView removes a view.
+func (c *Catalog) DropView(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.views[name]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	delete(c.views, name)
+	if err := c.save(); err != nil {
+		c.views[name] = v
+		return err
+	}
+	return nil
 }
 
 // Create records a stream, a sink, or both at once (CREATE STREAM ... AS

@@ -15,10 +15,13 @@ import (
 
 // acc is the running state of one aggregate call for one group.
 type acc struct {
-	n   int64 // rows counted (COUNT) or non-NULL inputs seen (SUM/AVG/MIN/MAX)
+	n   int64 // rows counted (COUNT) or non-NULL inputs folded (the others; distinct ones with DISTINCT)
 	i   int64 // integer sum
 	f   float64
 	min types.Value // MIN/MAX so far
+	// ext is the extra state of DISTINCT and the extended aggregates
+	// (accum_ext.go), nil until the group folds its first value there.
+	ext *accExt
 }
 
 // group is one group's state: its key values, window and accumulators.
@@ -28,7 +31,10 @@ type group struct {
 	accs  []acc
 }
 
-// groupCodec serialises groups for checkpoints.
+// groupCodec serialises groups for checkpoints. An aggregate's counters
+// are always written; the accExt of DISTINCT and the extended aggregates
+// follows them (appendExt), so the encoding of the simple aggregates is the
+// same as before those existed.
 type groupCodec struct {
 	keyTypes []types.Type
 	aggs     []planner.AggCall
@@ -39,11 +45,14 @@ func (c groupCodec) Encode(dst []byte, g *group) []byte {
 		dst = appendValue(dst, k)
 	}
 	dst = binary.BigEndian.AppendUint64(dst, uint64(g.start))
-	for _, a := range g.accs {
+	for i, a := range g.accs {
 		dst = binary.AppendVarint(dst, a.n)
 		dst = binary.AppendVarint(dst, a.i)
 		dst = binary.BigEndian.AppendUint64(dst, math.Float64bits(a.f))
 		dst = appendValue(dst, a.min)
+		if needsExt(c.aggs[i]) {
+			dst = appendExt(dst, c.aggs[i], a.ext)
+		}
 	}
 	return dst
 }
@@ -79,6 +88,11 @@ func (c groupCodec) Decode(b []byte) (*group, error) {
 		if g.accs[i].min, b, err = readValue(b, a.Type); err != nil {
 			return nil, err
 		}
+		if needsExt(a) {
+			if g.accs[i].ext, b, err = readExt(b, a); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return g, nil
 }
@@ -90,11 +104,19 @@ type aggCore struct {
 	keyTypes []types.Type
 	args     []evaluator // nil entry for COUNT(*)
 	aggs     []planner.AggCall
-	keyCols  []*types.Column
-	argCols  []*types.Column
-	kbuf     []byte
-	outTypes []types.Type
-	out      *types.Batch
+	kinds    []accKind
+	// plain marks the aggregates folded by fold's fast path: a simple
+	// kind without DISTINCT.
+	plain []bool
+	// filters evaluates each aggregate's FILTER condition (nil entry: none).
+	filters    []evaluator
+	keyCols    []*types.Column
+	argCols    []*types.Column
+	filterCols []*types.Column
+	kbuf       []byte
+	vbuf       []byte // scratch for encoding a DISTINCT or APPROX value
+	outTypes   []types.Type
+	out        *types.Batch
 }
 
 func newAggCore(keys []planner.Expr, aggs []planner.AggCall, windowed bool, pol ErrorPolicy) aggCore {
@@ -113,10 +135,19 @@ func newAggCore(keys []planner.Expr, aggs []planner.AggCall, windowed bool, pol 
 		} else {
 			c.args = append(c.args, compile(a.Arg, pol))
 		}
+		var f evaluator
+		if a.Filter != nil {
+			f = compile(a.Filter, pol)
+		}
+		c.filters = append(c.filters, f)
+		k := kindOf(a)
+		c.kinds = append(c.kinds, k)
+		c.plain = append(c.plain, k.simple() && !a.Distinct)
 		c.outTypes = append(c.outTypes, a.Type)
 	}
 	c.keyCols = make([]*types.Column, len(keys))
 	c.argCols = make([]*types.Column, len(aggs))
+	c.filterCols = make([]*types.Column, len(aggs))
 	c.out = types.NewBatch(c.outTypes, 0)
 	return c
 }
@@ -140,6 +171,16 @@ func (c *aggCore) evalInputs(b *types.Batch) error {
 		}
 		c.argCols[i] = col
 	}
+	for i, f := range c.filters {
+		if f == nil {
+			continue
+		}
+		col, err := f.eval(b)
+		if err != nil {
+			return err
+		}
+		c.filterCols[i] = col
+	}
 	return nil
 }
 
@@ -160,11 +201,16 @@ func (c *aggCore) newGroup(row int, start int64) *group {
 	return g
 }
 
-// fold adds row to g's accumulators.
+// fold adds row to g's accumulators. Rows whose FILTER condition is not
+// TRUE, and NULL arguments, are skipped. The simple aggregates fold in
+// place without allocating; the others go through foldValue.
 func (c *aggCore) fold(g *group, row int) {
-	for i, a := range c.aggs {
+	for i, k := range c.kinds {
 		ac := &g.accs[i]
-		if a.Func == planner.AggCountStar {
+		if f := c.filterCols[i]; f != nil && (f.Nulls[row] || !f.Bools[row]) {
+			continue
+		}
+		if k == kindCountStar {
 			ac.n++
 			continue
 		}
@@ -172,39 +218,44 @@ func (c *aggCore) fold(g *group, row int) {
 		if col.Nulls[row] {
 			continue
 		}
+		if !c.plain[i] {
+			c.foldValue(ac, i, col.Value(row))
+			continue
+		}
 		ac.n++
-		switch a.Func {
-		case planner.AggSum, planner.AggAvg:
+		switch k {
+		case kindSum, kindAvg:
 			if col.Type == types.Double {
 				ac.f += col.Floats[row]
 			} else {
 				ac.i += col.Ints[row]
 				ac.f += float64(col.Ints[row])
 			}
-		case planner.AggMin, planner.AggMax:
+		case kindMin, kindMax:
 			v := col.Value(row)
 			if ac.n == 1 {
 				ac.min = v
 				continue
 			}
 			cmp := types.Compare(v, ac.min)
-			if (a.Func == planner.AggMin && cmp < 0) || (a.Func == planner.AggMax && cmp > 0) {
+			if (k == kindMin && cmp < 0) || (k == kindMax && cmp > 0) {
 				ac.min = v
 			}
 		}
 	}
 }
 
-// appendResult appends g's output row: keys, [window bounds], aggregates.
-func (c *aggCore) appendResult(g *group, window *int64) {
+// appendResult appends g's output row: keys, [window start and end when
+// window is given], aggregates.
+func (c *aggCore) appendResult(g *group, window *[2]int64) {
 	col := 0
 	for _, k := range g.keys {
 		c.out.Cols[col].Append(k)
 		col++
 	}
 	if window != nil {
-		c.out.Cols[col].Append(types.TimestampValue(g.start))
-		c.out.Cols[col+1].Append(types.TimestampValue(g.start + *window))
+		c.out.Cols[col].Append(types.TimestampValue(window[0]))
+		c.out.Cols[col+1].Append(types.TimestampValue(window[1]))
 		col += 2
 	}
 	for i, a := range c.aggs {
@@ -234,6 +285,8 @@ func (c *aggCore) appendResult(g *group, window *int64) {
 			} else {
 				v = ac.min
 			}
+		default:
+			v = extResult(c.kinds[i], &ac)
 		}
 		c.out.Cols[col].Append(v)
 		col++

@@ -12,26 +12,71 @@ import (
 	"github.com/streamsql/streamsql/state"
 )
 
-// WindowAgg aggregates rows per group key within tumbling event-time
-// windows.
+// windowSpec assigns event times to windows. Every window is [start, end)
+// and aligned to the Unix epoch.
+type windowSpec struct {
+	kind planner.WindowKind
+	// size is the window length (TUMBLE, HOP) or the largest window
+	// (CUMULATE); slide is HOP's slide or CUMULATE's step.
+	size, slide int64
+}
+
+// floorTo rounds t down to a multiple of m, also before 1970.
+func floorTo(t, m int64) int64 {
+	s := t - t%m
+	if t%m < 0 {
+		s -= m
+	}
+	return s
+}
+
+// windowStart is the start of the tumbling window of size holding t.
+func windowStart(t, size int64) int64 { return floorTo(t, size) }
+
+// assign appends to dst the windows holding t, earliest end first.
+func (w windowSpec) assign(t int64, dst [][2]int64) [][2]int64 {
+	switch w.kind {
+	case planner.Hop:
+		// Windows start every slide; t is in those starting in (t-size, t].
+		first := floorTo(t-w.size, w.slide) + w.slide
+		for s := first; s <= t; s += w.slide {
+			dst = append(dst, [2]int64{s, s + w.size})
+		}
+	case planner.Cumulate:
+		// Windows share the start of their size-long period and grow by
+		// step: t is in every one that ends after it.
+		base := floorTo(t, w.size)
+		for e := floorTo(t-base, w.slide) + w.slide + base; e <= base+w.size; e += w.slide {
+			dst = append(dst, [2]int64{base, e})
+		}
+	default:
+		s := floorTo(t, w.size)
+		dst = append(dst, [2]int64{s, s + w.size})
+	}
+	return dst
+}
+
+// WindowAgg aggregates rows per group key within event-time windows:
+// TUMBLE, HOP (a row counts in every window that holds it) and CUMULATE.
 //
-// State: one group per (window start, key) in a write-back cache, plus an
-// index of open windows by start time. On a watermark it emits every window
-// whose end is at or before the watermark — each exactly once, ordered by
-// window start and key — and deletes its state. A row whose window has
-// already been emitted is late: it is dropped and counted. On a barrier it
-// writes the changed groups and the deletions of emitted ones.
+// State: one group per (window, key) in a write-back cache keyed by window
+// start, window end and the group key, plus an index of open windows by end.
+// On a watermark it emits every window whose end is at or before the
+// watermark — each exactly once, ordered by end, start and key — and deletes
+// its state. A row all of whose windows have been emitted is late: dropped
+// and counted. On a barrier it writes the changed groups and the deletions.
 type WindowAgg struct {
 	core    aggCore
-	size    int64
+	spec    windowSpec
 	timeCol evaluator
 	cache   *state.Cache[*group]
-	// open maps a window start to the groups in that window.
+	// open maps a window end to the groups of the windows ending then.
 	open map[int64][]*state.Entry[*group]
 	// wm is the last watermark seen; windows ending at or before it are closed.
 	wm   int64
 	late *atomic.Int64
-	pfx  [8]byte
+	pfx  [16]byte
+	wins [][2]int64
 }
 
 var _ Operator = (*WindowAgg)(nil)
@@ -40,7 +85,7 @@ var _ Operator = (*WindowAgg)(nil)
 func NewWindowAgg(n *planner.WindowAgg, opID string, pol ErrorPolicy, late *atomic.Int64) *WindowAgg {
 	w := &WindowAgg{
 		core:    newAggCore(n.Keys, n.Aggs, true, pol),
-		size:    n.Window.Size,
+		spec:    windowSpec{kind: n.Window.Kind, size: n.Window.Size, slide: n.Window.Slide},
 		timeCol: compile(n.Window.Time, pol),
 		open:    map[int64][]*state.Entry[*group]{},
 		wm:      math.MinInt64,
@@ -50,25 +95,21 @@ func NewWindowAgg(n *planner.WindowAgg, opID string, pol ErrorPolicy, late *atom
 	return w
 }
 
-// windowStart is the start of the tumbling window holding t: windows are
-// aligned to the Unix epoch, and floor division keeps that true before 1970.
-func windowStart(t, size int64) int64 {
-	s := t - t%size
-	if t%size < 0 {
-		s -= size
-	}
-	return s
+// windowOf reads the window bounds from a state key.
+func windowOf(key string) [2]int64 {
+	return [2]int64{int64(binary.BigEndian.Uint64([]byte(key[:8]))), int64(binary.BigEndian.Uint64([]byte(key[8:16])))}
 }
 
 // Restore loads the operator's state, keeping the groups keep accepts.
 func (w *WindowAgg) Restore(st *state.Store, query string, wm int64, keep func(key []byte) bool) error {
 	w.wm = wm
-	err := w.cache.Restore(st, query, func(k []byte) bool { return len(k) >= 8 && (keep == nil || keep(k[8:])) })
+	err := w.cache.Restore(st, query, func(k []byte) bool { return len(k) >= 16 && (keep == nil || keep(k[16:])) })
 	if err != nil {
 		return err
 	}
 	w.cache.Range(func(e *state.Entry[*group]) {
-		w.open[e.Val.start] = append(w.open[e.Val.start], e)
+		end := windowOf(e.Key)[1]
+		w.open[end] = append(w.open[end], e)
 	})
 	return nil
 }
@@ -86,20 +127,27 @@ func (w *WindowAgg) Process(b *types.Batch, out Collector) error {
 		if tc.Nulls[r] {
 			continue
 		}
-		start := windowStart(tc.Ints[r], w.size)
-		if start+w.size <= w.wm {
+		w.wins = w.spec.assign(tc.Ints[r], w.wins[:0])
+		counted := false
+		for _, win := range w.wins {
+			if win[1] <= w.wm {
+				continue // this window has been emitted
+			}
+			counted = true
+			binary.BigEndian.PutUint64(w.pfx[:8], uint64(win[0]))
+			binary.BigEndian.PutUint64(w.pfx[8:], uint64(win[1]))
+			key := w.core.rowKey(w.pfx[:], r)
+			e := w.cache.Get(key)
+			if e == nil {
+				e = w.cache.Insert(key, w.core.newGroup(r, win[0]))
+				w.open[win[1]] = append(w.open[win[1]], e)
+			}
+			w.core.fold(e.Val, r)
+			w.cache.Touch(e)
+		}
+		if !counted {
 			w.late.Add(1)
-			continue
 		}
-		binary.BigEndian.PutUint64(w.pfx[:], uint64(start))
-		key := w.core.rowKey(w.pfx[:], r)
-		e := w.cache.Get(key)
-		if e == nil {
-			e = w.cache.Insert(key, w.core.newGroup(r, start))
-			w.open[start] = append(w.open[start], e)
-		}
-		w.core.fold(e.Val, r)
-		w.cache.Touch(e)
 	}
 	return nil
 }
@@ -110,22 +158,24 @@ func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 	}
 	w.wm = wm
 	var closing []int64
-	for start := range w.open {
-		if start+w.size <= wm {
-			closing = append(closing, start)
+	for end := range w.open {
+		if end <= wm {
+			closing = append(closing, end)
 		}
 	}
 	if len(closing) == 0 {
 		return nil
 	}
 	sort.Slice(closing, func(i, j int) bool { return closing[i] < closing[j] })
-	for _, start := range closing {
-		entries := w.open[start]
-		delete(w.open, start)
+	for _, end := range closing {
+		entries := w.open[end]
+		delete(w.open, end)
+		// Keys start with the window start, so this orders by start, then key.
 		sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
 		w.core.out.Reset()
 		for _, e := range entries {
-			w.core.appendResult(e.Val, &w.size)
+			win := windowOf(e.Key)
+			w.core.appendResult(e.Val, &win)
 			w.cache.Delete(e)
 		}
 		if err := out.Collect(w.core.out); err != nil {

@@ -23,6 +23,10 @@ func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]O
 			// output stage (see resultStage).
 		case *planner.Filter:
 			ops = append(ops, NewFilter(n.Cond, pol))
+		case *planner.WindowAssign:
+			ops = append(ops, NewWindowAssign(n, pol))
+		case *planner.WindowRank:
+			ops = append(ops, NewWindowRank(n, pol))
 		case *planner.Project:
 			exprs := n.Exprs
 			if last && cfg.Store != nil && isFinalProject(nodes[i+1:]) {
@@ -30,7 +34,11 @@ func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]O
 			}
 			ops = append(ops, NewProject(exprs, pol))
 		case *planner.WindowAgg:
-			ops = append(ops, NewWindowAgg(n, "windowagg", pol, &cfg.Stats.LateEvents))
+			if n.Window.Kind == planner.Session {
+				ops = append(ops, NewSessionAgg(n, "sessionagg", pol, &cfg.Stats.LateEvents))
+			} else {
+				ops = append(ops, NewWindowAgg(n, "windowagg", pol, &cfg.Stats.LateEvents))
+			}
 		case *planner.HashAgg:
 			ops = append(ops, NewHashAgg(n, "hashagg", g.bounded, pol))
 		default:
@@ -61,9 +69,10 @@ func sinkExtras(p *planner.Plan, input planner.Node) []planner.Expr {
 	for _, c := range p.KeyCols {
 		out = append(out, &planner.ColRef{Idx: c, Name: sch[c].Name, T: sch[c].Type})
 	}
-	if tc := eventTimeCol(p, input); tc >= 0 {
+	props := input.Props()
+	if tc := props.TimeCol; tc >= 0 {
 		var t planner.Expr = &planner.ColRef{Idx: tc, Name: sch[tc].Name, T: types.Timestamp}
-		if p.KeyCols != nil {
+		if props.TimeIsEnd {
 			// A window's result carries the window's last instant as its
 			// time (as Flink's window rowtime does), so a downstream window of
 			// the same size puts it in the same window.
@@ -78,27 +87,13 @@ func sinkExtras(p *planner.Plan, input planner.Node) []planner.Expr {
 	return out
 }
 
-// eventTimeCol is the column of input carrying the rows' event time: the
-// scan's rowtime for a query without aggregation, the window end for a
-// windowed aggregate (its results belong to the window), none for a
-// non-windowed aggregate.
-func eventTimeCol(p *planner.Plan, input planner.Node) int {
-	if p.KeyCols == nil {
-		return p.Scan.RowtimeCol()
-	}
-	if tc := input.Props().TimeCol; tc >= 0 {
-		return tc
-	}
-	return -1
-}
-
 // SinkLayout says which hidden columns follow a continuous plan's output
 // columns in the batches reaching its sink.
 func SinkLayout(p *planner.Plan) (keys int, hasTime bool) {
 	n := p.Root
 	for {
 		if proj, ok := n.(*planner.Project); ok {
-			return len(p.KeyCols), eventTimeCol(p, proj.Input) >= 0
+			return len(p.KeyCols), proj.Input.Props().TimeCol >= 0
 		}
 		n = n.Children()[0]
 	}

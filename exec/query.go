@@ -251,7 +251,7 @@ func build(ctx context.Context, cfg *Config) (*graph, error) {
 		if nAgg <= 0 {
 			nAgg = min(info.Partitions, runtime.GOMAXPROCS(0))
 		}
-		if len(exchange.Keys) == 0 {
+		if len(exchange.Keys) == 0 || p.SingleTask {
 			nAgg = 1
 		}
 		for i := range nAgg {

@@ -449,6 +449,10 @@ func (g *graph) newAggTask(ctx context.Context, idx, n, nIn int, upper []planner
 			if err := a.Restore(cfg.Store, cfg.ID, g.startWm, keep); err != nil {
 				return nil, fmt.Errorf("restoring state: %w", err)
 			}
+		case *SessionAgg:
+			if err := a.Restore(cfg.Store, cfg.ID, g.startWm, keep); err != nil {
+				return nil, fmt.Errorf("restoring state: %w", err)
+			}
 		case *HashAgg:
 			if err := a.Restore(cfg.Store, cfg.ID, keep); err != nil {
 				return nil, fmt.Errorf("restoring state: %w", err)

@@ -20,6 +20,8 @@ import (
 type scope struct {
 	table string // the stream name or its alias
 	cols  []Column
+	// timeCols are the columns windows may be defined on (see timeColumns).
+	timeCols map[int]bool
 }
 
 func (s *scope) lookup(table, name string) (int, bool) {
@@ -46,6 +48,8 @@ type binder struct {
 	q   *sql.Query
 	sc  *scope
 	agg *aggBinder
+	// rank maps a window function call to the column holding its result.
+	rank map[ast.Node]Expr
 }
 
 func (b *binder) pos(n ast.Node) int {
@@ -64,6 +68,9 @@ func (b *binder) errAt(n ast.Node, err error) error {
 }
 
 func (b *binder) bind(n ast.ExprNode) (Expr, error) {
+	if e, ok := b.rank[unparen(n)]; ok {
+		return e, nil
+	}
 	if b.agg != nil {
 		if e, ok, err := b.agg.match(n); ok || err != nil {
 			return e, err
@@ -447,6 +454,7 @@ func (b *binder) caseExpr(n *ast.CaseExpr) (Expr, error) {
 // Functions that are window markers or need special binding.
 func (b *binder) funcCall(n *ast.FuncCallExpr) (Expr, error) {
 	name := n.FnName.L
+	args := n.Args
 	switch name {
 	case "__interval":
 		return b.interval(n)
@@ -464,42 +472,30 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (Expr, error) {
 			return nil, sqlerr.New(sqlerr.UndefinedObject, "type %q does not exist", strings.ToLower(tn)).At(b.pos(n))
 		}
 		return b.cast(n, x, t)
-	case "tumble", "hop", "session":
-		return nil, sqlerr.New(sqlerr.GroupingError, "window function %s is only allowed in GROUP BY", strings.ToUpper(name)).
+	case "tumble", "hop", "__session":
+		return nil, sqlerr.New(sqlerr.GroupingError, "window function %s is only allowed in GROUP BY", strings.ToUpper(strings.TrimPrefix(name, "__"))).
 			At(b.pos(n)).WithHint("Group by the window, e.g. GROUP BY page, TUMBLE(ts, INTERVAL '1' MINUTE), and select TUMBLE_START(...).")
 	case "tumble_start", "tumble_end", "tumble_rowtime":
 		return nil, sqlerr.New(sqlerr.GroupingError, "%s is only allowed in a query grouped by TUMBLE", strings.ToUpper(name)).At(b.pos(n))
 	case "concat":
 		if isPipes(n) {
-			return b.call(n, "concat_op", "||", true, n.Args...)
+			return b.namedCall(n, "concat_op", "||", true, args)
 		}
 	case "now", "current_timestamp", "localtimestamp":
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s() is not supported in a streaming query: results would depend on processing time", name).
 			At(b.pos(n)).WithHint("Use the event-time column (or rowtime) instead.")
-	}
-	// TRIM(BOTH/LEADING/TRAILING ...) arrives with a direction argument.
-	args := n.Args
-	if name == "trim" && len(args) == 3 {
-		if d, ok := args[2].(*ast.TrimDirectionExpr); ok {
-			switch d.Direction {
-			case ast.TrimLeading:
-				name = "ltrim"
-			case ast.TrimTrailing:
-				name = "rtrim"
-			}
-			// TRIM(LEADING FROM x) arrives with the characters to trim set
-			// to " " (TiDB's default), which is what trim/ltrim/rtrim do.
-			if v, ok := args[1].(ast.ValueExpr); ok && (v.GetValue() == nil || v.GetValue() == " ") {
-				args = args[:1]
-			} else {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "TRIM with characters is not supported").At(b.pos(n))
+	case timestampLiteralFunc:
+		return b.timestampLiteral(n)
+	case "extract":
+		if len(args) == 2 {
+			if u, ok := args[0].(*ast.TimeUnitExpr); ok {
+				return b.extract(n, u, args[1])
 			}
 		}
+	case "trim":
+		name, args = trimCall(args)
 	}
-	if name == "trim" && len(args) == 2 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "TRIM with characters is not supported").At(b.pos(n))
-	}
-	return b.call(n, name, name, false, args...)
+	return b.namedCall(n, name, name, false, args)
 }
 
 // isPipes reports whether a concat call is TiDB's rewriting of the ||
@@ -551,4 +547,151 @@ func (b *binder) constInterval(n ast.ExprNode, what string) (int64, error) {
 		return 0, sqlerr.New(sqlerr.InvalidParameter, "%s must be positive", what).At(b.pos(n))
 	}
 	return l.V.I, nil
+}
+
+// timestampLiteralFunc is how TiDB parses the typed literal TIMESTAMP '...'.
+const timestampLiteralFunc = "'tidb`.(timestampliteral"
+
+// timestampLiteral binds TIMESTAMP '2026-11-23 10:00:00' to a constant.
+func (b *binder) timestampLiteral(n *ast.FuncCallExpr) (Expr, error) {
+	if len(n.Args) != 1 {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "malformed TIMESTAMP literal").At(b.pos(n))
+	}
+	v, err := scalar.CastValue(types.StringValue(stringArg(n.Args[0])), types.Timestamp)
+	if err != nil {
+		return nil, b.errAt(n, err)
+	}
+	return &Literal{v}, nil
+}
+
+// extract binds EXTRACT(unit FROM x) as date_part('unit', x). TiDB parses
+// the units MICROSECOND to YEAR (and composites such as DAY_HOUR, which
+// date_part rejects); date_part('epoch', x) and the other PostgreSQL
+// fields are reachable by name.
+func (b *binder) extract(n *ast.FuncCallExpr, unit *ast.TimeUnitExpr, from ast.ExprNode) (Expr, error) {
+	x, err := b.bind(from)
+	if err != nil {
+		return nil, err
+	}
+	u := &Literal{types.StringValue(strings.ToLower(unit.Unit.String()))}
+	return b.applyNamed(n, "date_part", "date_part", false, []Expr{u, x})
+}
+
+// trimCall maps TRIM's SQL forms, which TiDB parses into trim(x),
+// trim(x, chars) and trim(x, chars, direction), to trim/btrim/ltrim/rtrim.
+// A direction without characters arrives with chars " ", the default.
+func trimCall(args []ast.ExprNode) (string, []ast.ExprNode) {
+	name := "trim"
+	if len(args) == 3 {
+		if d, ok := args[2].(*ast.TrimDirectionExpr); ok {
+			switch d.Direction {
+			case ast.TrimLeading:
+				name = "ltrim"
+			case ast.TrimTrailing:
+				name = "rtrim"
+			}
+			args = args[:2]
+			if v, ok := args[1].(ast.ValueExpr); ok && (v.GetValue() == nil || v.GetValue() == " ") {
+				args = args[:1]
+			}
+		}
+	}
+	if name == "trim" && len(args) == 2 {
+		name = "btrim"
+	}
+	return name, args
+}
+
+// namedCall binds the arguments of a function called by name and applies
+// it with applyNamed.
+func (b *binder) namedCall(n ast.Node, name, display string, infix bool, args []ast.ExprNode) (Expr, error) {
+	bound := make([]Expr, len(args))
+	for i, a := range args {
+		e, err := b.bind(a)
+		if err != nil {
+			return nil, err
+		}
+		bound[i] = e
+	}
+	return b.applyNamed(n, name, display, infix, bound)
+}
+
+// applyNamed is apply for functions called by name. It differs in two ways.
+// A string literal is read as a timestamp or interval (as PostgreSQL reads
+// an unknown-typed literal) only when the call does not resolve as written,
+// so that date_format(ts, 'yyyy-MM-dd') keeps its pattern a string while
+// coalesce(ts, '2026-11-23') still works. And the function's Check sees the
+// constant arguments, so that a bad unit, pattern or regular expression in
+// a literal is an error at plan time, positioned at the call.
+func (b *binder) applyNamed(n ast.Node, name, display string, infix bool, args []Expr) (Expr, error) {
+	impl, err := scalar.Resolve(name, exprTypes(args))
+	if err != nil {
+		if alt, ok := timeLiterals(args); ok {
+			if altImpl, altErr := scalar.Resolve(name, exprTypes(alt)); altErr == nil {
+				impl, err, args = altImpl, nil, alt
+			}
+		}
+	}
+	if err != nil {
+		return nil, b.errAt(n, err)
+	}
+	for i, want := range impl.ArgTypes {
+		if i < len(args) && args[i].Type() != want {
+			c, err := b.cast(n, args[i], want)
+			if err != nil {
+				return nil, err
+			}
+			args[i] = c
+		}
+	}
+	if impl.Check != nil {
+		consts := make([]*types.Value, len(args))
+		for i, a := range args {
+			if l, ok := a.(*Literal); ok && !l.V.Null {
+				consts[i] = &l.V
+			}
+		}
+		if err := impl.Check(consts); err != nil {
+			return nil, b.errAt(n, err)
+		}
+	}
+	e, err := fold(&Call{Impl: impl, Args: args, Display: display, Infix: infix})
+	if err != nil {
+		return nil, b.errAt(n, err)
+	}
+	return e, nil
+}
+
+func exprTypes(args []Expr) []types.Type {
+	ts := make([]types.Type, len(args))
+	for i, a := range args {
+		ts[i] = a.Type()
+	}
+	return ts
+}
+
+// timeLiterals returns args with each string literal read as the type of
+// the first TIMESTAMP or INTERVAL argument; ok is false when there is no
+// such argument or no literal reads as one.
+func timeLiterals(args []Expr) ([]Expr, bool) {
+	target := types.Unknown
+	for _, a := range args {
+		if t := a.Type(); t == types.Timestamp || t == types.Interval {
+			target = t
+			break
+		}
+	}
+	if target == types.Unknown {
+		return nil, false
+	}
+	out := append([]Expr(nil), args...)
+	changed := false
+	for i, a := range out {
+		if l, ok := a.(*Literal); ok && !l.V.Null && l.V.Type == types.Varchar {
+			if v, err := scalar.CastValue(l.V, target); err == nil {
+				out[i], changed = &Literal{v}, true
+			}
+		}
+	}
+	return out, changed
 }

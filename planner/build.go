@@ -28,6 +28,13 @@ type Catalog interface {
 	Stream(name string) (*catalog.Stream, bool)
 }
 
+// ViewCatalog is a Catalog that also has views (named queries expanded
+// where they are read).
+type ViewCatalog interface {
+	Catalog
+	View(name string) (*catalog.View, bool)
+}
+
 // Plan is a planned query.
 type Plan struct {
 	Root Node
@@ -43,6 +50,11 @@ type Plan struct {
 	Mode     Mode
 	// EmitChanges is set for SELECT ... EMIT CHANGES.
 	EmitChanges bool
+	// SingleTask asks for one aggregation task: an operator above the
+	// aggregation (WindowRank) needs each window's rows together.
+	SingleTask bool
+	// Sources names every stream and view the query reads.
+	Sources []string
 }
 
 // Explain renders the plan.
@@ -58,9 +70,10 @@ type builder struct {
 	q    *sql.Query
 	cat  Catalog
 	mode Mode
-	// eventTime names the scanned stream's event-time column ("" when it
-	// is the Kafka timestamp; rowtime always works).
-	eventTime string
+	// singleTask is set when a nested query needs one aggregation task.
+	singleTask bool
+	// sources collects the streams and views the query reads.
+	sources *[]string
 }
 
 func (b *builder) unsupported(n ast.Node, format string, args ...any) *sqlerr.Error {
@@ -68,7 +81,19 @@ func (b *builder) unsupported(n ast.Node, format string, args ...any) *sqlerr.Er
 }
 
 func (b *builder) build() (*Plan, error) {
-	sel := b.q.Select
+	var sources []string
+	b.sources = &sources
+	p, err := b.buildSelect(b.q.Select, true)
+	if err != nil {
+		return nil, err
+	}
+	p.Sources = sources
+	return p, nil
+}
+
+// buildSelect plans one SELECT; top is false for a derived table or view,
+// whose plan becomes the input of the query around it.
+func (b *builder) buildSelect(sel *ast.SelectStmt, top bool) (*Plan, error) {
 	if sel.With != nil {
 		return nil, b.unsupported(sel, "WITH queries are not supported")
 	}
@@ -76,13 +101,13 @@ func (b *builder) build() (*Plan, error) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a query must read FROM a stream").
 			WithHint("SELECT ... FROM <stream>; SHOW STREAMS lists them.")
 	}
-	scan, alias, err := b.from(sel.From.TableRefs)
+	input, scan, alias, err := b.from(sel.From.TableRefs)
 	if err != nil {
 		return nil, err
 	}
-	sc := &scope{table: alias, cols: scan.Schema()}
+	sc := &scope{table: alias, cols: input.Schema(), timeCols: timeColumns(input)}
 	bd := &binder{q: b.q, sc: sc}
-	var node Node = scan
+	node := input
 	if sel.Where != nil {
 		if agg := firstAggregate(sel.Where); agg != nil {
 			return nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in WHERE").At(b.q.Position(agg))
@@ -166,7 +191,7 @@ func (b *builder) build() (*Plan, error) {
 		proj.props = Props{Kind: props.Kind, TimeCol: -1}
 		for i, e := range exprs {
 			if c, ok := e.(*ColRef); ok && c.Idx == props.TimeCol {
-				proj.props.TimeCol = i
+				proj.props.TimeCol, proj.props.TimeIsEnd = i, props.TimeIsEnd
 			}
 		}
 		node = proj
@@ -174,6 +199,16 @@ func (b *builder) build() (*Plan, error) {
 		// projection; remember their input columns.
 		plan.KeyCols = seq(nkeys)
 	} else {
+		if wf, field := windowFunc(fields); wf != nil {
+			r, err := b.rank(wf, field, node, bd)
+			if err != nil {
+				return nil, err
+			}
+			node = r
+			plan.SingleTask = true
+			rc := &ColRef{Idx: len(r.Schema()) - 1, Name: r.Name, T: types.Bigint}
+			bd = &binder{q: b.q, sc: &scope{table: sc.table, cols: r.Schema(), timeCols: sc.timeCols}, rank: map[ast.Node]Expr{wf: rc}}
+		}
 		for _, f := range fields {
 			e, err := bd.bind(f.Expr)
 			if err != nil {
@@ -182,10 +217,10 @@ func (b *builder) build() (*Plan, error) {
 			exprs = append(exprs, outputExpr(e))
 			names = append(names, fieldName(f))
 		}
-		proj := &Project{Input: node, Exprs: exprs, Names: names, props: Props{Kind: AppendOnly, TimeCol: -1}}
+		proj := &Project{Input: node, Exprs: exprs, Names: names, props: Props{Kind: props.Kind, TimeCol: -1}}
 		for i, e := range exprs {
 			if c, ok := e.(*ColRef); ok && c.Idx == props.TimeCol {
-				proj.props.TimeCol = i
+				proj.props.TimeCol, proj.props.TimeIsEnd = i, props.TimeIsEnd
 			}
 		}
 		node = proj
@@ -207,6 +242,12 @@ func (b *builder) build() (*Plan, error) {
 		}
 		node = &Sort{Input: node, Keys: keys}
 	}
+	if sel.Limit != nil && !top {
+		return nil, b.unsupported(sel.Limit, "LIMIT in a subquery is not supported")
+	}
+	if sel.OrderBy != nil && !top {
+		return nil, b.unsupported(sel.OrderBy, "ORDER BY in a subquery is not supported")
+	}
 	if sel.Limit != nil {
 		if b.mode == Continuous {
 			return nil, b.unsupported(sel.Limit, "LIMIT is not supported in a sink")
@@ -224,40 +265,115 @@ func (b *builder) build() (*Plan, error) {
 		node = &Limit{Input: node, Count: n, Offset: off}
 	}
 	plan.Root = node
+	plan.SingleTask = plan.SingleTask || b.singleTask
 	return plan, nil
 }
 
-func (b *builder) from(refs *ast.Join) (*Scan, string, error) {
+// from plans the FROM clause: a stream, a view, a window table function
+// or a derived table. It returns the input node, the scan at its bottom and
+// the name the input's columns are qualified with.
+func (b *builder) from(refs *ast.Join) (Node, *Scan, string, error) {
 	if refs.Right != nil {
-		return nil, "", b.unsupported(refs, "joins are not supported yet")
+		return nil, nil, "", b.unsupported(refs, "joins are not supported yet")
 	}
 	ts, ok := refs.Left.(*ast.TableSource)
 	if !ok {
-		return nil, "", b.unsupported(refs, "this FROM clause is not supported")
+		return nil, nil, "", b.unsupported(refs, "this FROM clause is not supported")
 	}
-	tn, ok := ts.Source.(*ast.TableName)
-	if !ok {
-		return nil, "", b.unsupported(ts, "subqueries in FROM are not supported yet")
+	var node Node
+	var scan *Scan
+	var alias string
+	var err error
+	switch src := ts.Source.(type) {
+	case *ast.TableName:
+		node, scan, alias, err = b.named(src.Name.O)
+	case *ast.SelectStmt:
+		if tvf := tvfMarker(src); tvf != nil {
+			node, scan, alias, err = b.windowTVF(src, tvf)
+		} else {
+			var sub *Plan
+			if sub, err = b.buildSelect(src, false); err == nil {
+				node, scan = sub.Root, sub.Scan
+				b.singleTask = b.singleTask || sub.SingleTask
+			}
+		}
+	default:
+		return nil, nil, "", b.unsupported(ts, "this FROM clause is not supported")
 	}
-	name := tn.Name.O
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if ts.AsName.O != "" {
+		alias = ts.AsName.O
+	}
+	return node, scan, alias, nil
+}
+
+// named plans a stream or a view by name.
+func (b *builder) named(name string) (Node, *Scan, string, error) {
+	if v, ok := b.view(name); ok {
+		b.addSource(v.Name)
+		q, err := sql.ParseSelect(v.Query)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		sub, err := (&builder{q: q, cat: b.cat, mode: b.mode, sources: b.sources}).buildSelect(q.Select, false)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("view %s no longer plans: %w", v.Name, err)
+		}
+		return sub.Root, sub.Scan, v.Name, nil
+	}
 	st, ok := b.cat.Stream(name)
 	if !ok {
 		st, ok = b.cat.Stream(strings.ToLower(name))
 	}
 	if !ok {
-		return nil, "", sqlerr.New(sqlerr.UndefinedTable, "stream %q does not exist", name).
+		return nil, nil, "", sqlerr.New(sqlerr.UndefinedTable, "stream %q does not exist", name).
 			At(b.q.IdentPosition(name)).WithHint("SHOW STREAMS lists the streams; CREATE STREAM declares one over a topic.")
 	}
-	alias := st.Name
-	if ts.AsName.O != "" {
-		alias = ts.AsName.O
-	}
+	b.addSource(st.Name)
 	scan := &Scan{Stream: st, TimeCol: -1}
 	if st.Timestamp != "" {
 		scan.TimeCol = st.Column(st.Timestamp)
-		b.eventTime = st.Timestamp
 	}
-	return scan, alias, nil
+	return scan, scan, st.Name, nil
+}
+
+func (b *builder) addSource(name string) {
+	if b.sources == nil {
+		return
+	}
+	for _, s := range *b.sources {
+		if s == name {
+			return
+		}
+	}
+	*b.sources = append(*b.sources, name)
+}
+
+// view looks name up among the catalog's views, if the catalog has any.
+func (b *builder) view(name string) (*catalog.View, bool) {
+	vc, ok := b.cat.(ViewCatalog)
+	if !ok {
+		return nil, false
+	}
+	if v, ok := vc.View(name); ok {
+		return v, true
+	}
+	return vc.View(strings.ToLower(name))
+}
+
+// timeColumns are the input columns a window may be defined on: the column
+// carrying event time, and rowtime straight off a scan.
+func timeColumns(n Node) map[int]bool {
+	out := map[int]bool{}
+	if tc := n.Props().TimeCol; tc >= 0 {
+		out[tc] = true
+	}
+	if s, ok := n.(*Scan); ok {
+		out[s.RowtimeCol()] = true
+	}
+	return out
 }
 
 // expandStar replaces SELECT * with one field per stream column (rowtime is
@@ -311,6 +427,10 @@ func fieldName(f *ast.SelectField) string {
 			}
 		case "__interval":
 			return "interval"
+		case "__agg_filter":
+			if len(e.Args) == 2 {
+				return fieldName(&ast.SelectField{Expr: e.Args[0]})
+			}
 		}
 		return e.FnName.L
 	case *ast.CaseExpr:
@@ -372,20 +492,20 @@ func hasAggregate(e ast.Node) bool { return firstAggregate(e) != nil }
 
 // firstAggregate returns the first aggregate call in e, or nil; errors
 // about a misplaced aggregate point at it.
-func firstAggregate(e ast.Node) *ast.AggregateFuncExpr {
+func firstAggregate(e ast.Node) ast.ExprNode {
 	v := &aggFinder{}
 	e.Accept(v)
 	return v.found
 }
 
-type aggFinder struct{ found *ast.AggregateFuncExpr }
+type aggFinder struct{ found ast.ExprNode }
 
 func (v *aggFinder) Enter(n ast.Node) (ast.Node, bool) {
 	if v.found != nil {
 		return n, true
 	}
-	if a, ok := n.(*ast.AggregateFuncExpr); ok {
-		v.found = a
+	if isAggregate(n) {
+		v.found = n.(ast.ExprNode)
 		return n, true
 	}
 	return n, false
@@ -396,7 +516,11 @@ func (v *aggFinder) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // aggregate calls, and returns the aggregation node (behind an exchange)
 // with an aggBinder that maps select items onto its output.
 func (b *builder) aggregate(sel *ast.SelectStmt, fields []*ast.SelectField, bd *binder, input Node) (*aggBinder, Node, error) {
-	ab := &aggBinder{b: b, in: bd}
+	ab := &aggBinder{b: b, in: bd, waStart: -1, waEnd: -1}
+	wa := windowAssignOf(input)
+	if wa != nil {
+		ab.waStart, ab.waEnd = wa.startCol(), wa.endCol()
+	}
 	if sel.GroupBy != nil {
 		for _, item := range sel.GroupBy.Items {
 			if fc, ok := unparen(item.Expr).(*ast.FuncCallExpr); ok && isWindowFunc(fc.FnName.L) {
@@ -404,6 +528,15 @@ func (b *builder) aggregate(sel *ast.SelectStmt, fields []*ast.SelectField, bd *
 					return nil, nil, err
 				}
 				continue
+			}
+			if wa != nil {
+				// GROUP BY window_start, window_end of a window table function.
+				if e, err := bd.bind(item.Expr); err == nil {
+					if c, ok := e.(*ColRef); ok && (c.Idx == ab.waStart || c.Idx == ab.waEnd) {
+						ab.window, ab.tvf = &wa.Window, true
+						continue
+					}
+				}
 			}
 			if agg := firstAggregate(item.Expr); agg != nil {
 				return nil, nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in GROUP BY").At(b.q.Position(agg))
@@ -451,6 +584,36 @@ func (b *builder) aggregate(sel *ast.SelectStmt, fields []*ast.SelectField, bd *
 	for i, k := range ab.keys {
 		ab.keyStr[i] = k.String()
 	}
+	if wa != nil {
+		if !ab.tvf {
+			return nil, nil, sqlerr.New(sqlerr.GroupingError, "an aggregation over a window table function must GROUP BY window_start, window_end").
+				At(b.q.Position(sel.GroupBy)).WithHint("Add window_start, window_end to the GROUP BY clause.")
+		}
+		for _, k := range ab.keys {
+			if refsWindowCols(k, ab) {
+				return nil, nil, b.unsupported(sel.GroupBy, "window_start and window_end can only be grouped on directly")
+			}
+		}
+		for _, a := range ab.aggs {
+			if a.Arg != nil && refsWindowCols(a.Arg, ab) {
+				return nil, nil, b.unsupported(sel, "aggregating window_start or window_end is not supported")
+			}
+		}
+		var err error
+		if input, err = withoutWindowAssign(input, wa); err != nil {
+			return nil, nil, err
+		}
+	}
+	if ab.window != nil && ab.window.Kind == Session {
+		for _, a := range ab.aggs {
+			switch a.Func {
+			case AggCountStar, AggCount, AggSum, AggAvg, AggMin, AggMax:
+			default:
+				return nil, nil, b.unsupported(sel, "%s is not supported in SESSION windows yet", a.Func).
+					WithHint("Session windows support COUNT, SUM, AVG, MIN and MAX.")
+			}
+		}
+	}
 	ex := &Exchange{Input: input, Keys: ab.keys}
 	if ab.window != nil {
 		ab.node = &WindowAgg{Input: ex, Window: *ab.window, Keys: ab.keys, Aggs: ab.aggs}
@@ -491,13 +654,13 @@ func (b *builder) groupItem(e ast.ExprNode, fields []*ast.SelectField, bd *binde
 	return nil, err
 }
 
-func isWindowFunc(name string) bool { return name == "tumble" || name == "hop" || name == "session" }
+func isWindowFunc(name string) bool { return name == "tumble" || name == "hop" || name == "__session" }
 
-type aggCollector struct{ calls []*ast.AggregateFuncExpr }
+type aggCollector struct{ calls []ast.ExprNode }
 
 func (v *aggCollector) Enter(n ast.Node) (ast.Node, bool) {
-	if a, ok := n.(*ast.AggregateFuncExpr); ok {
-		v.calls = append(v.calls, a)
+	if isAggregate(n) {
+		v.calls = append(v.calls, n.(ast.ExprNode))
 		return n, true
 	}
 	return n, false
@@ -515,8 +678,12 @@ type aggBinder struct {
 	keyText []string // GROUP BY items as the user wrote them, for hints
 	window  *Window
 	winText string
-	aggs    []AggCall
-	node    Node
+	// tvf is set when the window comes from a window table function in
+	// FROM, whose window_start and window_end columns are waStart, waEnd.
+	tvf            bool
+	waStart, waEnd int
+	aggs           []AggCall
+	node           Node
 }
 
 func (ab *aggBinder) setWindow(fc *ast.FuncCallExpr) error {
@@ -524,14 +691,7 @@ func (ab *aggBinder) setWindow(fc *ast.FuncCallExpr) error {
 	if ab.window != nil {
 		return sqlerr.New(sqlerr.GroupingError, "only one window is allowed in GROUP BY").At(q.Position(fc))
 	}
-	name := strings.ToUpper(fc.FnName.O)
-	if fc.FnName.L != "tumble" {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "%s windows are not supported yet; TUMBLE is", name).At(q.Position(fc))
-	}
-	if len(fc.Args) != 2 {
-		return sqlerr.New(sqlerr.UndefinedFunction, "TUMBLE takes two arguments: TUMBLE(<event-time column>, <size>)").At(q.Position(fc))
-	}
-	w, err := ab.windowArgs(fc)
+	w, err := ab.groupWindow(fc)
 	if err != nil {
 		return err
 	}
@@ -541,79 +701,37 @@ func (ab *aggBinder) setWindow(fc *ast.FuncCallExpr) error {
 	return nil
 }
 
-func (ab *aggBinder) windowArgs(fc *ast.FuncCallExpr) (*Window, error) {
-	q := ab.b.q
-	t, err := ab.in.bind(fc.Args[0])
-	if err != nil {
-		return nil, err
-	}
-	col, ok := t.(*ColRef)
-	timeCol := len(ab.in.sc.cols) - 1 // rowtime
-	if !ok || col.T != types.Timestamp {
-		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "the first argument of %s must be the stream's event-time column", strings.ToUpper(fc.FnName.O)).
-			At(q.Position(fc.Args[0]))
-	}
-	if col.Idx != timeCol && !strings.EqualFold(col.Name, ab.b.eventTime) {
-		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "%s must use the stream's event-time column, not %q", strings.ToUpper(fc.FnName.O), col.Name).
-			At(q.Position(fc.Args[0])).
-			WithHint("Windows close when the watermark passes them, and the watermark follows the column named by the stream's timestamp option (or rowtime, the Kafka record time).")
-	}
-	size, err := ab.in.constInterval(fc.Args[1], "window size")
-	if err != nil {
-		return nil, err
-	}
-	return &Window{Kind: Tumble, Time: col, Size: size}, nil
+// refsWindowCols reports whether e reads the window table function's
+// window_start or window_end.
+func refsWindowCols(e Expr, ab *aggBinder) bool {
+	cols := map[int]bool{}
+	columnsOf(e, cols)
+	return cols[ab.waStart] || cols[ab.waEnd]
 }
 
 // match binds n over the aggregation output if n is a group key, an
 // aggregate or a window bound. ok is false if n is none of these; the
 // caller then binds n's parts.
 func (ab *aggBinder) match(n ast.ExprNode) (Expr, bool, error) {
-	q := ab.b.q
 	sch := ab.node.Schema()
 	nk := len(ab.keys)
+	if isAggregate(unparen(n)) {
+		return ab.aggColumn(n)
+	}
 	switch x := unparen(n).(type) {
-	case *ast.AggregateFuncExpr:
-		call, err := ab.bindAgg(x)
-		if err != nil {
-			return nil, true, err
-		}
-		base := nk
-		if ab.window != nil {
-			base += 2
-		}
-		for i, a := range ab.aggs {
-			if a.String() == call.String() {
-				return &ColRef{Idx: base + i, Name: a.String(), T: a.Type}, true, nil
-			}
-		}
-		return nil, true, fmt.Errorf("planner: aggregate %s not collected", call)
 	case *ast.FuncCallExpr:
-		switch x.FnName.L {
-		case "tumble_start", "tumble_end", "tumble_rowtime":
-			if ab.window == nil {
-				return nil, true, sqlerr.New(sqlerr.GroupingError, "%s requires GROUP BY TUMBLE(...)", strings.ToUpper(x.FnName.O)).At(q.Position(x))
-			}
-			if len(x.Args) != 2 {
-				return nil, true, sqlerr.New(sqlerr.UndefinedFunction, "%s takes two arguments, like the TUMBLE it refers to", strings.ToUpper(x.FnName.O)).At(q.Position(x))
-			}
-			w, err := ab.windowArgs(x)
-			if err != nil {
-				return nil, true, err
-			}
-			if w.Size != ab.window.Size || w.Time.Name != ab.window.Time.Name {
-				return nil, true, sqlerr.New(sqlerr.GroupingError, "%s must repeat the arguments of the GROUP BY window %s", strings.ToUpper(x.FnName.O), ab.winText).At(q.Position(x))
-			}
-			if x.FnName.L == "tumble_start" {
+		if e, ok, err := ab.windowBound(x); ok || err != nil {
+			return e, true, err
+		}
+	}
+	if ab.tvf {
+		if e, err := ab.in.bind(n); err == nil {
+			if c, ok := e.(*ColRef); ok && c.Idx == ab.waStart {
 				return &ColRef{Idx: nk, Name: "window_start", T: types.Timestamp}, true, nil
 			}
-			if x.FnName.L == "tumble_end" {
+			if c, ok := e.(*ColRef); ok && c.Idx == ab.waEnd {
 				return &ColRef{Idx: nk + 1, Name: "window_end", T: types.Timestamp}, true, nil
 			}
-			// The rowtime of a window result is the last instant inside it.
-			end := &ColRef{Idx: nk + 1, Name: "window_end", T: types.Timestamp}
-			e, err := (&binder{q: q, sc: &scope{cols: sch}}).apply(x, "-", "-", true, end, &Literal{types.IntervalValue(1)})
-			return e, true, err
 		}
 	}
 	// Does n, bound over the input, equal a group key?

@@ -48,6 +48,9 @@ type Props struct {
 	// TimeCol is the output column carrying event time that the watermark
 	// refers to, or -1 when no output column does.
 	TimeCol int
+	// TimeIsEnd says TimeCol is an exclusive window end: the row's event
+	// time is the instant before it.
+	TimeIsEnd bool
 }
 
 // Node is a physical plan operator.
@@ -165,36 +168,60 @@ const (
 	AggMin       AggFunc = "min"
 	AggMax       AggFunc = "max"
 	AggAvg       AggFunc = "avg"
+	// The extended aggregates keep a state object per group (see
+	// planner/aggregates.go for their semantics).
+	AggStddevPop           AggFunc = "stddev_pop"
+	AggStddevSamp          AggFunc = "stddev_samp"
+	AggVarPop              AggFunc = "var_pop"
+	AggVarSamp             AggFunc = "var_samp"
+	AggApproxCountDistinct AggFunc = "approx_count_distinct"
+	AggListagg             AggFunc = "listagg"
+	AggStringAgg           AggFunc = "string_agg"
 )
 
 // AggCall is one aggregate computed by an aggregation node.
 type AggCall struct {
 	Func AggFunc
 	Arg  Expr // nil for COUNT(*)
-	Type types.Type
+	// Distinct folds each distinct non-NULL argument value once.
+	Distinct bool
+	// Sep is the separator of LISTAGG and STRING_AGG.
+	Sep string
+	// Filter is the FILTER (WHERE ...) condition over the aggregation's
+	// input, or nil: rows for which it is not TRUE skip this aggregate only.
+	Filter Expr
+	Type   types.Type
 }
 
-func (a AggCall) String() string {
-	if a.Func == AggCountStar {
-		return "count(*)"
-	}
-	return fmt.Sprintf("%s(%s)", a.Func, a.Arg)
-}
+func (a AggCall) String() string { return a.string() }
 
 // WindowKind names a window type.
 type WindowKind string
 
-const Tumble WindowKind = "TUMBLE"
+const (
+	Tumble   WindowKind = "TUMBLE"
+	Hop      WindowKind = "HOP"
+	Cumulate WindowKind = "CUMULATE"
+	Session  WindowKind = "SESSION"
+)
 
 // Window describes the event-time windows of a WindowAgg.
 type Window struct {
 	Kind WindowKind
 	// Time is the input column holding event time.
 	Time *ColRef
-	Size int64 // ms
+	// Size is the window length (TUMBLE, HOP), the largest window
+	// (CUMULATE) or the gap that ends a session (SESSION), in ms.
+	Size int64
+	// Slide is HOP's slide or CUMULATE's step, in ms.
+	Slide int64
 }
 
 func (w Window) String() string {
+	switch w.Kind {
+	case Hop, Cumulate:
+		return fmt.Sprintf("%s(%s, %s, %s)", w.Kind, w.Time.Name, FormatDuration(w.Slide), FormatDuration(w.Size))
+	}
 	return fmt.Sprintf("%s(%s, %s)", w.Kind, w.Time.Name, FormatDuration(w.Size))
 }
 
@@ -215,7 +242,7 @@ func (w *WindowAgg) Schema() []Column {
 }
 func (w *WindowAgg) Children() []Node { return []Node{w.Input} }
 func (w *WindowAgg) Props() Props {
-	return Props{Kind: AppendOnly, Key: seq(len(w.Keys)), TimeCol: len(w.Keys) + 1}
+	return Props{Kind: AppendOnly, Key: seq(len(w.Keys)), TimeCol: len(w.Keys) + 1, TimeIsEnd: true}
 }
 func (w *WindowAgg) describe() string {
 	return fmt.Sprintf("WindowAgg { window: %s, keys: [%s], aggs: [%s], emit: on window close }",

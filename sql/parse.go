@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -265,6 +266,8 @@ func parseStatement(input string, toks []token, semi *token) (Statement, error) 
 			return parseCreateStream(c, text)
 		case c.acceptWord("SINK"):
 			return parseCreateSink(c, text)
+		case c.acceptWord("VIEW"):
+			return parseCreateView(c, text)
 		}
 		return nil, c.err()
 	case "SELECT":
@@ -291,7 +294,7 @@ func parseStatement(input string, toks []token, semi *token) (Statement, error) 
 		}
 		what := strings.ToUpper(n.tok.text)
 		switch {
-		case n.tok.kind == tokWord && (what == "TOPICS" || what == "STREAMS" || what == "SINKS" || what == "QUERIES"):
+		case n.tok.kind == tokWord && (what == "TOPICS" || what == "STREAMS" || what == "SINKS" || what == "QUERIES" || what == "VIEWS"):
 		default:
 			return nil, c.err()
 		}
@@ -333,6 +336,18 @@ func parseStatement(input string, toks []token, semi *token) (Statement, error) 
 		return &Set{text: text, Name: name, Value: "DEFAULT"}, nil
 	case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT":
 		return parseTxn(c, text)
+	case "COPY":
+		c.i++
+		return parseCopy(c, text)
+	case "DECLARE":
+		c.i++
+		return parseDeclare(c, text)
+	case "FETCH":
+		c.i++
+		return parseFetch(c, text)
+	case "CLOSE":
+		c.i++
+		return parseClose(c, text)
 	}
 	return nil, c.err()
 }
@@ -397,6 +412,21 @@ func ifNotExists(c *cursor) (bool, error) {
 }
 
 // asSelect parses `AS SELECT ...` to the end of the statement.
+func parseCreateView(c *cursor, text string) (Statement, error) {
+	v := &CreateView{text: text}
+	var err error
+	if v.IfNotExists, err = ifNotExists(c); err != nil {
+		return nil, err
+	}
+	if v.Name, v.NamePos, err = c.name(); err != nil {
+		return nil, err
+	}
+	if v.Query, err = asSelect(c); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 func asSelect(c *cursor) (*Query, error) {
 	if err := c.expectWord("AS"); err != nil {
 		return nil, err
@@ -552,6 +582,8 @@ func parseDrop(c *cursor, text string) (Statement, error) {
 		d.Kind = KindStream
 	case c.acceptWord("SINK"):
 		d.Kind = KindSink
+	case c.acceptWord("VIEW"):
+		d.Kind = KindView
 	default:
 		return nil, c.err()
 	}
@@ -726,4 +758,362 @@ func typeName(c *cursor) (parsedType, error) {
 			At(charPos(c.p.input, first.start))
 	}
 	return parsedType{typ: typ, text: text, tok: first}, nil
+}
+
+// parseCopy parses what follows COPY. Only COPY (SELECT ...) TO STDOUT is
+// supported; the other forms get an error that says what to write instead.
+func parseCopy(c *cursor, text string) (Statement, error) {
+	n := c.peek()
+	if n == nil {
+		return nil, c.err()
+	}
+	if !n.group {
+		if !n.tok.isName() {
+			return nil, c.err()
+		}
+		name := n.tok.name()
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY of a stream by name is not supported").
+			At(charPos(c.p.input, n.start())).
+			WithHint("Copy a query instead: COPY (SELECT * FROM %s) TO STDOUT", name)
+	}
+	g, _ := c.group()
+	if first := g.peek(); first == nil || !first.isWord("SELECT") {
+		return nil, g.err()
+	}
+	q, err := parseQuery(c.p, g.rest())
+	if err != nil {
+		return nil, err
+	}
+	if n := c.peek(); n != nil && n.isWord("FROM") {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY FROM is not supported").At(charPos(c.p.input, n.start())).
+			WithHint("Produce records to the stream's Kafka topic instead.")
+	}
+	if err := c.expectWord("TO"); err != nil {
+		return nil, err
+	}
+	switch n := c.peek(); {
+	case n != nil && n.isWord("STDOUT"):
+		c.i++
+	case n != nil && (n.isWord("PROGRAM") || (!n.group && n.tok.kind == tokString)):
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY to a file or program is not supported").
+			At(charPos(c.p.input, n.start())).
+			WithHint("Use COPY ... TO STDOUT; psql's \\copy writes a file on the client.")
+	default:
+		return nil, c.err()
+	}
+	f, err := copyOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	return &CopyTo{text: text, Query: q, Format: f}, nil
+}
+
+// copyOptions parses the options after TO STDOUT, in either of
+// PostgreSQL's spellings: [WITH] (FORMAT csv, HEADER, DELIMITER ';', NULL
+// 'none') or the older [WITH] CSV HEADER DELIMITER [AS] ';' NULL [AS]
+// 'none', which is what psql's \copy sends for `\copy (...) to stdout with csv header`.
+// The result has the format's defaults filled in and is validated as
+// PostgreSQL validates it.
+func copyOptions(c *cursor) (CopyFormat, error) {
+	var (
+		csv, header bool
+		delim, null *string
+		delimPos    int
+		seen        = map[string]bool{}
+	)
+	optionAtNode := func(n *node) int { return charPos(c.p.input, n.start()) }
+	once := func(key string, pos int) error {
+		if seen[key] {
+			return sqlerr.New(sqlerr.SyntaxError, "conflicting or redundant options").At(pos)
+		}
+		seen[key] = true
+		return nil
+	}
+	c.acceptWord("WITH")
+	if n := c.peek(); n != nil && n.group {
+		g, _ := c.group()
+		for {
+			k := g.peek()
+			if k == nil || k.group || k.tok.kind != tokWord {
+				return CopyFormat{}, g.err()
+			}
+			key, pos := strings.ToLower(k.tok.text), optionAtNode(k)
+			g.i++
+			if err := once(key, pos); err != nil {
+				return CopyFormat{}, err
+			}
+			// The value is optional (HEADER alone means true).
+			var val string
+			hasVal := false
+			if v := g.peek(); v != nil && !v.isOp(",") {
+				s, err := literalValue(g)
+				if err != nil {
+					return CopyFormat{}, err
+				}
+				val, hasVal = s, true
+			}
+			switch key {
+			case "format":
+				switch strings.ToLower(val) {
+				case "text":
+				case "csv":
+					csv = true
+				case "binary":
+					return CopyFormat{}, sqlerr.New(sqlerr.FeatureNotSupported, "COPY format \"binary\" is not supported").At(pos).
+						WithHint("Use FORMAT text or FORMAT csv.")
+				default:
+					return CopyFormat{}, sqlerr.New(sqlerr.InvalidParameter, "COPY format \"%s\" not recognized", val).At(pos)
+				}
+			case "header":
+				b := true
+				if hasVal {
+					switch strings.ToLower(val) {
+					case "true", "on", "1":
+					case "false", "off", "0":
+						b = false
+					default:
+						return CopyFormat{}, sqlerr.New(sqlerr.InvalidParameter, "header requires a Boolean value").At(pos)
+					}
+				}
+				header = b
+			case "delimiter", "null":
+				if !hasVal {
+					return CopyFormat{}, sqlerr.New(sqlerr.SyntaxError, "%s requires a parameter", key).At(pos)
+				}
+				if key == "null" {
+					null = &val
+				} else {
+					delim, delimPos = &val, pos
+				}
+			default:
+				return CopyFormat{}, sqlerr.New(sqlerr.SyntaxError, "option \"%s\" not recognized", key).At(pos)
+			}
+			if g.atEnd() {
+				break
+			}
+			if !g.acceptOp(",") {
+				return CopyFormat{}, g.err()
+			}
+		}
+	} else {
+		for !c.atEnd() {
+			n := c.peek()
+			pos := optionAtNode(n)
+			switch {
+			case n.isWord("CSV"):
+				c.i++
+				if err := once("format", pos); err != nil {
+					return CopyFormat{}, err
+				}
+				csv = true
+			case n.isWord("BINARY"):
+				return CopyFormat{}, sqlerr.New(sqlerr.FeatureNotSupported, "COPY format \"binary\" is not supported").At(pos).
+					WithHint("Use FORMAT text or FORMAT csv.")
+			case n.isWord("HEADER"):
+				c.i++
+				if err := once("header", pos); err != nil {
+					return CopyFormat{}, err
+				}
+				header = true
+			case n.isWord("DELIMITER"), n.isWord("NULL"):
+				c.i++
+				key := strings.ToLower(n.tok.text)
+				if err := once(key, pos); err != nil {
+					return CopyFormat{}, err
+				}
+				c.acceptWord("AS")
+				v := c.peek()
+				if v == nil || v.group || v.tok.kind != tokString {
+					return CopyFormat{}, c.err()
+				}
+				c.i++
+				s := unquoteString(v.tok.text)
+				if key == "null" {
+					null = &s
+				} else {
+					delim, delimPos = &s, pos
+				}
+			default:
+				return CopyFormat{}, c.err()
+			}
+		}
+	}
+	f := CopyFormat{CSV: csv, Header: header, Delimiter: '\t', Null: `\N`}
+	if csv {
+		f.Delimiter, f.Null = ',', ""
+	}
+	if null != nil {
+		f.Null = *null
+	}
+	if delim != nil {
+		if len(*delim) != 1 {
+			return CopyFormat{}, sqlerr.New(sqlerr.FeatureNotSupported, "COPY delimiter must be a single one-byte character").At(delimPos)
+		}
+		f.Delimiter = (*delim)[0]
+	}
+	badDelim := func(format string, args ...any) error {
+		e := sqlerr.New(sqlerr.InvalidParameter, format, args...)
+		if delimPos > 0 {
+			e = e.At(delimPos)
+		}
+		return e
+	}
+	switch {
+	case f.Delimiter == '\n' || f.Delimiter == '\r':
+		return CopyFormat{}, badDelim("COPY delimiter cannot be newline or carriage return")
+	case strings.ContainsAny(f.Null, "\r\n"):
+		return CopyFormat{}, sqlerr.New(sqlerr.InvalidParameter, "COPY null representation cannot use newline or carriage return")
+	case !csv && strings.IndexByte(`\.abcdefghijklmnopqrstuvwxyz0123456789`, f.Delimiter) >= 0:
+		return CopyFormat{}, badDelim("COPY delimiter cannot be \"%c\"", f.Delimiter)
+	case csv && f.Delimiter == '"':
+		return CopyFormat{}, badDelim("COPY delimiter and quote must be different")
+	case strings.IndexByte(f.Null, f.Delimiter) >= 0:
+		return CopyFormat{}, badDelim("COPY delimiter character must not appear in the NULL specification")
+	case csv && strings.IndexByte(f.Null, '"') >= 0:
+		return CopyFormat{}, sqlerr.New(sqlerr.InvalidParameter, "CSV quote character must not appear in the NULL specification")
+	}
+	return f, nil
+}
+
+// parseDeclare parses what follows DECLARE: name [options] CURSOR [WITHOUT
+// HOLD] FOR SELECT .... Cursors read forward only and end with their
+// transaction, so SCROLL, BINARY and WITH HOLD are refused.
+func parseDeclare(c *cursor, text string) (Statement, error) {
+	d := &DeclareCursor{text: text}
+	var err error
+	if d.Name, d.NamePos, err = c.name(); err != nil {
+		return nil, err
+	}
+	for done := false; !done; {
+		n := c.peek()
+		if n == nil {
+			return nil, c.err()
+		}
+		pos := charPos(c.p.input, n.start())
+		switch {
+		case c.acceptWord("NO"):
+			if err := c.expectWord("SCROLL"); err != nil {
+				return nil, err
+			}
+		case c.acceptWord("INSENSITIVE"), c.acceptWord("ASENSITIVE"):
+		case c.acceptWord("SCROLL"):
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "scrollable cursors are not supported").At(pos).
+				WithHint("A stream is read forward only: DECLARE name NO SCROLL CURSOR FOR ...")
+		case c.acceptWord("BINARY"):
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "binary cursors are not supported").At(pos)
+		case c.acceptWord("CURSOR"):
+			done = true
+		default:
+			return nil, c.err()
+		}
+	}
+	if n := c.peek(); n != nil && n.isWord("WITH") {
+		pos := charPos(c.p.input, n.start())
+		c.i++
+		if err := c.expectWord("HOLD"); err != nil {
+			return nil, err
+		}
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH HOLD cursors are not supported").At(pos).
+			WithHint("A cursor lives until CLOSE or the end of its transaction.")
+	}
+	if c.acceptWord("WITHOUT") {
+		if err := c.expectWord("HOLD"); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.expectWord("FOR"); err != nil {
+		return nil, err
+	}
+	if n := c.peek(); n == nil || !n.isWord("SELECT") {
+		return nil, c.err()
+	}
+	if d.Query, err = parseQuery(c.p, c.rest()); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// parseFetch parses what follows FETCH: an optional forward direction
+// (NEXT, FORWARD, FORWARD n, FORWARD ALL, n, ALL), an optional FROM or IN,
+// and the cursor's name. The backward and absolute directions are refused
+// as PostgreSQL refuses them for a NO SCROLL cursor.
+func parseFetch(c *cursor, text string) (Statement, error) {
+	f := &Fetch{text: text, Count: 1}
+	count := func() (bool, error) {
+		n := c.peek()
+		if n == nil || n.group {
+			return false, nil
+		}
+		sign := int64(1)
+		numAt := c.i
+		if (n.isOp("-") || n.isOp("+")) && c.i+1 < len(c.nodes) {
+			if n.isOp("-") {
+				sign = -1
+			}
+			numAt++
+		}
+		m := c.nodes[numAt]
+		if m.group || m.tok.kind != tokNumber {
+			return false, nil
+		}
+		v, err := strconv.ParseInt(m.tok.text, 10, 64)
+		if err != nil {
+			return false, c.p.errNear(m.tok)
+		}
+		if sign < 0 && v != 0 {
+			return false, backwardFetch(c, n)
+		}
+		c.i = numAt + 1
+		f.Count = v
+		return true, nil
+	}
+	n := c.peek()
+	switch {
+	case n == nil:
+		return nil, c.err()
+	case c.acceptWord("NEXT"):
+	case c.acceptWord("ALL"):
+		f.Count = -1
+	case c.acceptWord("FORWARD"):
+		if c.acceptWord("ALL") {
+			f.Count = -1
+		} else if _, err := count(); err != nil {
+			return nil, err
+		}
+	case n.isWord("PRIOR") || n.isWord("FIRST") || n.isWord("LAST") || n.isWord("ABSOLUTE") ||
+		n.isWord("RELATIVE") || n.isWord("BACKWARD"):
+		return nil, backwardFetch(c, n)
+	default:
+		if _, err := count(); err != nil {
+			return nil, err
+		}
+	}
+	if !c.acceptWord("FROM") {
+		c.acceptWord("IN")
+	}
+	var err error
+	if f.Cursor, f.CursorPos, err = c.name(); err != nil {
+		return nil, err
+	}
+	return f, c.done()
+}
+
+// backwardFetch is the error for a FETCH direction other than forward.
+func backwardFetch(c *cursor, n *node) error {
+	return sqlerr.New(sqlerr.ObjectNotInPrereq, "cursor can only scan forward").At(charPos(c.p.input, n.start())).
+		WithHint("Cursors over streams read forward only: FETCH [FORWARD] n, FETCH NEXT or FETCH ALL.")
+}
+
+// parseClose parses what follows CLOSE: a cursor's name or ALL.
+func parseClose(c *cursor, text string) (Statement, error) {
+	cl := &CloseCursor{text: text}
+	if c.acceptWord("ALL") {
+		cl.All = true
+		return cl, c.done()
+	}
+	var err error
+	if cl.Name, cl.NamePos, err = c.name(); err != nil {
+		return nil, err
+	}
+	return cl, c.done()
 }

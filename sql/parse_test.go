@@ -342,6 +342,12 @@ func TestParseErrors(t *testing.T) {
 		{in: "ROLLBACK TO SAVEPOINT a", code: sqlerr.SyntaxError, msg: `syntax error at or near "TO"`, near: "TO"},
 		{in: "BEGIN (x)", code: sqlerr.SyntaxError, msg: `syntax error at or near "("`, near: "("},
 		{in: "COMMIT AND", code: sqlerr.SyntaxError, msg: "syntax error at end of input"},
+		// FILTER needs an aggregate call before it and a condition inside.
+		{in: "SELECT a FILTER (WHERE b) FROM t", code: sqlerr.SyntaxError, msg: `syntax error at or near "FILTER"`, near: "FILTER"},
+		{in: "SELECT a IN (1) FILTER (WHERE b) FROM t", code: sqlerr.SyntaxError, msg: `syntax error at or near "FILTER"`, near: "FILTER"},
+		{in: "SELECT count(*) FILTER (WHERE) FROM t", code: sqlerr.SyntaxError, msg: `syntax error at or near ")"`, near: ")", n: 2},
+		{in: "SELECT count(*) FILTER (WHERE a) FILTER (WHERE b) FROM t", code: sqlerr.SyntaxError, msg: `syntax error at or near "FILTER"`, near: "FILTER", n: 2},
+		{in: "SELECT count(*) FILTER (WHERE a >) FROM t", code: sqlerr.SyntaxError, msg: `syntax error at or near ")"`, near: ")", n: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -417,6 +423,17 @@ func TestRewrite(t *testing.T) {
 		{in: "SELECT CASE WHEN a THEN CASE b WHEN 1 THEN 2 END ELSE 3 END::text FROM t", want: "select __cast(case when a then case b when 1 then 2 end else 3 end, 'text') from t"},
 		{in: "SELECT LEFT(s, 2)::text, mod(a, 2)::int FROM t WHERE NOT (a)::boolean", want: "select __cast(left(s, 2), 'text'), __cast(mod(a, 2), 'int') from t where not __cast((a), 'boolean')"},
 		{in: "SELECT ünï::text, \"a\"\"b\" FROM t", want: "select __cast(ünï, 'text'), \"a\"\"b\" from t"},
+		// FILTER on aggregates, and STDDEV / VARIANCE as sample statistics.
+		{in: "SELECT count(*) FILTER (WHERE price < 10000) FROM t", want: "select __agg_filter(count(*), price < 10000) from t"},
+		{in: "SELECT COUNT(DISTINCT bidder) filter (where price >= 10000 AND price < 1000000) AS n FROM t",
+			want: "select __agg_filter(count(distinct bidder), price >= 10000 and price < 1000000) as n from t"},
+		{in: "SELECT sum(x) FILTER (WHERE ts > TIMESTAMP '2026-01-01' + INTERVAL '1' DAY)::text FROM t",
+			want: "select __cast(__agg_filter(sum(x), ts > timestamp '2026-01-01' + __interval('1', 'DAY')), 'text') from t"},
+		{in: "SELECT string_agg(page, ',') FILTER (WHERE (a)) , filter FROM t", want: "select __agg_filter(string_agg(page, ','), (a)) , filter from t"},
+		{in: "SELECT a FROM t HAVING max(x) FILTER (WHERE y) > 1", want: "select a from t having __agg_filter(max(x), y) > 1"},
+		{in: "SELECT STDDEV(x), variance(x), Stddev_Pop(x), std(x), stddev FROM t",
+			want: "select stddev_samp(x), var_samp(x), stddev_pop(x), std(x), stddev from t"},
+		{in: "SELECT stddev(x) FILTER (WHERE x > 0) FROM t", want: "select __agg_filter(stddev_samp(x), x > 0) from t"},
 		// EMIT CHANGES.
 		{in: "SELECT a FROM t EMIT CHANGES", want: "select a from t", emit: true},
 		{in: "SELECT a FROM t emit changes LIMIT 5", want: "select a from t limit 5", emit: true},
@@ -614,6 +631,39 @@ func TestPositions(t *testing.T) {
 	}
 	if got, want := q.StartPosition(), at(t, in, "SELECT CAST", 1); got != want {
 		t.Errorf("StartPosition = %d, want %d", got, want)
+	}
+}
+
+// TestPositionsFilter checks the FILTER and STDDEV rewrites: the wrapper and
+// the renamed aggregate point at the aggregate as written, the condition's
+// columns at themselves.
+func TestPositionsFilter(t *testing.T) {
+	in := "SELECT 'ü', STDDEV(a) FILTER (WHERE bb > 1), count(*) filter (where cc IS NULL) FROM t"
+	q, err := ParseSelect(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := collect(q)
+	for _, tc := range []struct{ name, near string }{{"a", "a)"}, {"bb", "bb"}, {"cc", "cc"}} {
+		if got, want := q.Position(c.col(tc.name)), at(t, in, tc.near, 1); got != want {
+			t.Errorf("Position(%s) = %d, want %d", tc.name, got, want)
+		}
+	}
+	for i, near := range []string{"STDDEV", "count"} {
+		call := c.call("__agg_filter", i+1)
+		if call == nil {
+			t.Fatalf("no __agg_filter #%d in %q", i+1, q.Rewritten)
+		}
+		want := at(t, in, near, 1)
+		if got := q.Position(call); got != want {
+			t.Errorf("Position(__agg_filter #%d) = %d, want %d", i+1, got, want)
+		}
+		if got := q.Position(call.Args[0]); got != want {
+			t.Errorf("Position(aggregate #%d) = %d, want %d", i+1, got, want)
+		}
+	}
+	if agg, ok := c.call("__agg_filter", 1).Args[0].(*ast.AggregateFuncExpr); !ok || agg.F != "stddev_samp" {
+		t.Errorf("STDDEV parsed as %#v", c.call("__agg_filter", 1).Args[0])
 	}
 }
 

@@ -14,6 +14,12 @@ import (
 //	INTERVAL '5 seconds'                    → __interval('5 seconds', '')
 //	CAST(x AS BIGINT), x::bigint            → __cast(x, 'BIGINT'), __cast(x, 'bigint')
 //	... EMIT CHANGES [LIMIT n]              → ... [LIMIT n]
+//	agg(...) FILTER (WHERE cond)            → __agg_filter(agg(...), cond)
+//	STDDEV(x), VARIANCE(x)                  → stddev_samp(x), var_samp(x)
+//
+// TiDB reads STDDEV and VARIANCE as MySQL does, as the population versions;
+// in PostgreSQL and Flink they are the sample versions, which StreamSQL
+// follows. STD keeps MySQL's meaning (STDDEV_POP).
 //
 // Besides, unquoted identifiers are folded to lower case, as PostgreSQL folds
 // them, so that ast.CIStr.O of a name is its PostgreSQL meaning: `Page` and
@@ -106,6 +112,34 @@ func (r *rewriter) seq(nodes []node, end *token) ([]item, error) {
 				return nil, err
 			}
 			out = append(out, it)
+		case n.tok.isWord("SESSION") && i+1 < len(nodes) && nodes[i+1].group:
+			// SESSION is a keyword to TiDB; the session window function
+			// is __session(...) to the planner.
+			out = append(out, item{kind: itemWord, tok: n.tok, gap: gapOf(n.tok, r.p.input),
+				body: []seg{{text: "__session", orig: n.tok.start}}})
+		case n.tok.isWord("TABLE") && i+1 < len(nodes) && nodes[i+1].group:
+			it, ok, err := r.tvf(nodes, i)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				out = append(out, r.leaf(n.tok))
+				continue
+			}
+			out = append(out, it)
+			i++
+		case sampleAggregates[strings.ToUpper(n.tok.text)] != "" && n.tok.kind == tokWord &&
+			i+1 < len(nodes) && nodes[i+1].group && !afterDot(out):
+			it := r.leaf(n.tok)
+			it.body = []seg{{text: sampleAggregates[strings.ToUpper(n.tok.text)], orig: n.tok.start}}
+			out = append(out, it)
+		case n.tok.isWord("FILTER") && i+1 < len(nodes) && nodes[i+1].group &&
+			len(nodes[i+1].kids) > 0 && nodes[i+1].kids[0].isWord("WHERE"):
+			var err error
+			if out, err = r.filter(out, n.tok, nodes[i+1]); err != nil {
+				return nil, err
+			}
+			i++
 		case n.tok.isWord("INTERVAL"):
 			it, next, err := r.interval(nodes, i, end)
 			if err != nil {
@@ -342,6 +376,46 @@ func (r *rewriter) interval(nodes []node, i int, end *token) (item, int, error) 
 	}
 	body := []seg{{text: "__interval(", orig: kw.start}, qty, {text: ", ", orig: kw.start}, unit, {text: ")", orig: kw.start}}
 	return item{kind: itemCall, tok: kw, gap: gapOf(kw, r.p.input), body: body}, c.i, nil
+}
+
+// sampleAggregates maps the aggregates that PostgreSQL reads as sample
+// statistics, and TiDB as population ones, to their unambiguous names.
+var sampleAggregates = map[string]string{"STDDEV": "stddev_samp", "VARIANCE": "var_samp"}
+
+// afterDot reports whether the next item is qualified (s.f(...)), and so
+// not one of our built-in functions.
+func afterDot(out []item) bool {
+	n := len(out)
+	return n > 0 && out[n-1].kind == itemOther && out[n-1].tok.isOp(".")
+}
+
+// filter rewrites `agg(...) FILTER (WHERE cond)`, whose call is the last two
+// items of out, into __agg_filter(agg(...), cond) and returns the new out.
+// The call keeps its offsets, so the planner's errors about the aggregate
+// and about cond point at the text as written; the wrapper maps to the
+// aggregate's name.
+func (r *rewriter) filter(out []item, kw token, clause node) ([]item, error) {
+	n := len(out)
+	if n < 2 || out[n-1].kind != itemGroup ||
+		!(out[n-2].kind == itemName || out[n-2].kind == itemWord && !notFunctions[strings.ToUpper(out[n-2].tok.text)]) ||
+		afterDot(out[:n-2]) {
+		return nil, r.p.errNear(kw)
+	}
+	if len(clause.kids) == 1 {
+		return nil, r.p.errNear(clause.close)
+	}
+	cond, err := r.seq(clause.kids[1:], &clause.close)
+	if err != nil {
+		return nil, err
+	}
+	name, args := out[n-2], out[n-1]
+	body := []seg{{text: "__agg_filter(", orig: name.tok.start}}
+	body = append(body, name.body...)
+	body = appendItems(body, []item{args})
+	body = append(body, seg{text: ",", orig: kw.start})
+	body = appendItems(body, cond)
+	body = append(body, seg{text: ")", orig: clause.close.start})
+	return append(out[:n-2], item{kind: itemCall, tok: name.tok, gap: name.gap, body: body}), nil
 }
 
 // stripEmitChanges removes a top-level `EMIT CHANGES` that ends the query or

@@ -27,6 +27,7 @@ type ObjectKind string
 const (
 	KindStream ObjectKind = "STREAM"
 	KindSink   ObjectKind = "SINK"
+	KindView   ObjectKind = "VIEW"
 )
 
 // Option is one `key = value` entry of a WITH (...) list. Key is lower-cased;
@@ -81,7 +82,19 @@ type CreateSink struct {
 	Query       *Query
 }
 
-// Show is SHOW TOPICS | STREAMS | SINKS | QUERIES (What is upper-case).
+// CreateView is CREATE VIEW [IF NOT EXISTS] name AS SELECT ...: a named
+// query expanded where it is read.
+type CreateView struct {
+	text        string
+	Name        string
+	NamePos     int
+	IfNotExists bool
+	Query       *Query
+}
+
+func (s *CreateView) Text() string { return s.text }
+
+// Show is SHOW TOPICS | STREAMS | SINKS | QUERIES | VIEWS (What is upper-case).
 type Show struct {
 	text string
 	What string
@@ -94,7 +107,7 @@ type Describe struct {
 	NamePos int
 }
 
-// Drop is DROP STREAM|SINK [IF EXISTS] name.
+// Drop is DROP STREAM|SINK|VIEW [IF EXISTS] name.
 type Drop struct {
 	text     string
 	Kind     ObjectKind
@@ -133,6 +146,58 @@ type TxnControl struct {
 // Empty is a statement with no content (only comments or whitespace).
 type Empty struct{ text string }
 
+// CopyTo is COPY (SELECT ...) TO STDOUT [[WITH] (options) | legacy options]:
+// the query's rows sent to the client in COPY format, one line per row, as
+// they are produced. It is the simplest way to follow a push query from psql.
+type CopyTo struct {
+	text   string
+	Query  *Query
+	Format CopyFormat
+}
+
+// CopyFormat is how COPY TO STDOUT writes rows, with PostgreSQL's defaults
+// filled in by the parser: tab and `\N` for text, comma and the empty string
+// for CSV.
+type CopyFormat struct {
+	// CSV selects FORMAT csv; otherwise FORMAT text.
+	CSV bool
+	// Delimiter separates the columns of a line.
+	Delimiter byte
+	// Null is written for a NULL value.
+	Null string
+	// Header writes a first line with the column names.
+	Header bool
+}
+
+// DeclareCursor is DECLARE name [NO SCROLL] CURSOR [WITHOUT HOLD] FOR SELECT
+// ...: it starts the query and keeps its rows for FETCH. psql sends it when
+// \set FETCH_COUNT is on.
+type DeclareCursor struct {
+	text    string
+	Name    string
+	NamePos int
+	Query   *Query
+}
+
+// Fetch is FETCH [NEXT | [FORWARD] n | [FORWARD] ALL] [FROM | IN] name.
+// Cursors only move forward.
+type Fetch struct {
+	text string
+	// Count is the number of rows to fetch; -1 means ALL.
+	Count     int64
+	Cursor    string
+	CursorPos int
+}
+
+// CloseCursor is CLOSE name or CLOSE ALL.
+type CloseCursor struct {
+	text string
+	// Name is the cursor to close; empty with All.
+	Name    string
+	NamePos int
+	All     bool
+}
+
 func (s *CreateStream) Text() string { return s.text }
 func (s *CreateSink) Text() string   { return s.text }
 func (s *Show) Text() string         { return s.text }
@@ -143,6 +208,11 @@ func (s *SelectStmt) Text() string   { return s.text }
 func (s *Set) Text() string          { return s.text }
 func (s *TxnControl) Text() string   { return s.text }
 func (s *Empty) Text() string        { return s.text }
+
+func (s *CopyTo) Text() string        { return s.text }
+func (s *DeclareCursor) Text() string { return s.text }
+func (s *Fetch) Text() string         { return s.text }
+func (s *CloseCursor) Text() string   { return s.text }
 
 // Query is a SELECT parsed by the TiDB parser after the dialect rewrite.
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +26,8 @@ type Session struct {
 	e        *Engine
 	settings map[string]string
 	inTxn    bool
+	// cursors are the open cursors by name (push.go).
+	cursors map[string]*cursor
 }
 
 var _ pgwire.Session = (*Session)(nil)
@@ -35,7 +38,7 @@ func (e *Engine) NewSession(params map[string]string) pgwire.Session {
 }
 
 // Close implements pgwire.Session.
-func (s *Session) Close() {}
+func (s *Session) Close() { s.closeCursors() }
 
 // TxStatus reports 'T' inside BEGIN ... COMMIT so clients that wrap
 // statements in transactions (psql's FETCH_COUNT, psycopg) see what they expect.
@@ -83,6 +86,8 @@ func (s *Session) Describe(ctx context.Context, query string) ([]pgwire.Column, 
 		return cols, err
 	case *sql.Describe:
 		return describeColumns, nil
+	case *sql.Fetch:
+		return s.describeFetch(st)
 	}
 	return nil, nil
 }
@@ -93,6 +98,8 @@ func (s *Session) execute(ctx context.Context, st sql.Statement, w pgwire.Result
 		return nil
 	case *sql.CreateStream:
 		return s.createStream(st, w)
+	case *sql.CreateView:
+		return s.createView(st, w)
 	case *sql.CreateSink:
 		return s.createSink(st, w)
 	case *sql.Drop:
@@ -126,7 +133,12 @@ func (s *Session) execute(ctx context.Context, st sql.Statement, w pgwire.Result
 		return w.Complete("SET")
 	case *sql.TxnControl:
 		s.inTxn = st.Verb == "BEGIN"
+		if !s.inTxn {
+			s.closeCursors()
+		}
 		return w.Complete(st.Verb)
+	case *sql.CopyTo, *sql.DeclareCursor, *sql.Fetch, *sql.CloseCursor:
+		return s.executePush(ctx, st, w)
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported, "statement %T is not supported", st)
 }
@@ -165,8 +177,7 @@ func planColumns(p *planner.Plan) []pgwire.Column {
 
 func (s *Session) planSelect(q *sql.Query) (*planner.Plan, error) {
 	if q.EmitChanges {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "push queries (SELECT ... EMIT CHANGES) are not supported yet").
-			At(q.StartPosition()).WithHint("Create a sink to follow results continuously: CREATE SINK name AS SELECT ...")
+		return s.planPush(q)
 	}
 	return planner.Build(q, s.e.cfg.Catalog, planner.Bounded)
 }
@@ -174,6 +185,9 @@ func (s *Session) planSelect(q *sql.Query) (*planner.Plan, error) {
 // selectBounded runs a plain SELECT over each partition's current contents
 // and streams the rows to the client.
 func (s *Session) selectBounded(ctx context.Context, st *sql.SelectStmt, w pgwire.ResultWriter) error {
+	if st.Query.EmitChanges {
+		return s.selectPush(ctx, st.Query, w)
+	}
 	plan, err := s.planSelect(st.Query)
 	if err != nil {
 		return err
@@ -457,7 +471,7 @@ func (s *Session) prepareSink(name string, opts sql.Options, q *sql.Query) (*cat
 		return nil, nil, err
 	}
 	sink := &catalog.Sink{Name: name, Topic: name, Query: q.SQL(), Created: time.Now().UTC(),
-		Sources: []string{plan.Scan.Stream.Name}, Options: map[string]string{}}
+		Sources: plan.Sources, Options: map[string]string{}}
 	if v, ok := opts.Get("kafka_topic"); ok {
 		sink.Topic = v
 	}
@@ -543,18 +557,8 @@ func (s *Session) drop(st *sql.Drop, w pgwire.ResultWriter) error {
 			}
 			return sqlerr.New(sqlerr.UndefinedTable, "stream %q does not exist", st.Name).At(st.NamePos)
 		}
-		var readers []string
-		for _, k := range e.cfg.Catalog.Sinks() {
-			for _, src := range k.Sources {
-				if src == stream.Name {
-					readers = append(readers, k.Name)
-				}
-			}
-		}
-		if len(readers) > 0 {
-			sort.Strings(readers)
-			return sqlerr.New(sqlerr.DependentObjects, "cannot drop stream %s because sink %s reads it", stream.Name, strings.Join(readers, ", ")).
-				At(st.NamePos).WithHint("Drop the sink first: DROP SINK %s;", readers[0])
+		if err := s.refuseIfRead("stream", stream.Name, st.NamePos); err != nil {
+			return err
 		}
 		for _, k := range e.cfg.Catalog.Sinks() {
 			if k.Stream == stream.Name {
@@ -565,6 +569,20 @@ func (s *Session) drop(st *sql.Drop, w pgwire.ResultWriter) error {
 			}
 		}
 		if err := e.cfg.Catalog.DropStream(stream.Name); err != nil {
+			return err
+		}
+	case sql.KindView:
+		if _, ok := e.cfg.Catalog.View(st.Name); !ok {
+			if st.IfExists {
+				_ = w.Notice(fmt.Sprintf("view %q does not exist, skipping", st.Name))
+				return w.Complete(tag)
+			}
+			return sqlerr.New(sqlerr.UndefinedTable, "view %q does not exist", st.Name).At(st.NamePos)
+		}
+		if err := s.refuseIfRead("view", st.Name, st.NamePos); err != nil {
+			return err
+		}
+		if err := e.cfg.Catalog.DropView(st.Name); err != nil {
 			return err
 		}
 	case sql.KindSink:
@@ -592,6 +610,62 @@ func (s *Session) drop(st *sql.Drop, w pgwire.ResultWriter) error {
 	return w.Complete(tag)
 }
 
+// refuseIfRead refuses to drop a stream or view that a sink or view
+// reads, naming the reader. Callers hold e.mu.
+func (s *Session) refuseIfRead(kind, name string, pos int) error {
+	cat := s.e.cfg.Catalog
+	var readers []string
+	what := "sink"
+	for _, k := range cat.Sinks() {
+		if slices.Contains(k.Sources, name) {
+			readers = append(readers, k.Name)
+		}
+	}
+	if len(readers) == 0 {
+		what = "view"
+		for _, v := range cat.Views() {
+			if slices.Contains(v.Sources, name) {
+				readers = append(readers, v.Name)
+			}
+		}
+	}
+	if len(readers) == 0 {
+		return nil
+	}
+	sort.Strings(readers)
+	return sqlerr.New(sqlerr.DependentObjects, "cannot drop %s %s because %s %s reads it", kind, name, what, strings.Join(readers, ", ")).
+		At(pos).WithHint("Drop the %s first: DROP %s %s;", what, strings.ToUpper(what), readers[0])
+}
+
+// createView records a named query after checking that it plans.
+func (s *Session) createView(st *sql.CreateView, w pgwire.ResultWriter) error {
+	e := s.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s.exists(st.Name) {
+		if st.IfNotExists {
+			_ = w.Notice(fmt.Sprintf("relation %q already exists, skipping", st.Name))
+			return w.Complete("CREATE VIEW")
+		}
+		return sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", st.Name).At(st.NamePos)
+	}
+	if st.Query.EmitChanges {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "EMIT CHANGES is not allowed in a view").At(st.Query.StartPosition())
+	}
+	plan, err := planner.Build(st.Query, e.cfg.Catalog, planner.Continuous)
+	if err != nil {
+		return err
+	}
+	v := &catalog.View{Name: st.Name, Query: st.Query.SQL(), Sources: plan.Sources}
+	for _, c := range plan.Columns {
+		v.Columns = append(v.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+	}
+	if err := e.cfg.Catalog.CreateView(v); err != nil {
+		return err
+	}
+	return w.Complete("CREATE VIEW")
+}
+
 // ---- SHOW and DESCRIBE ----
 
 func col(name string, t types.Type) pgwire.Column { return pgwire.Column{Name: name, Type: t} }
@@ -610,6 +684,12 @@ func (s *Session) show(st *sql.Show) ([]pgwire.Column, [][]types.Value, error) {
 		}
 		for _, t := range topics {
 			rows = append(rows, []types.Value{str(t.Name), types.IntValue(int64(t.Partitions)), types.IntValue(int64(t.ReplicationFactor))})
+		}
+		return cols, rows, nil
+	case "VIEWS":
+		cols := []pgwire.Column{col("name", types.Varchar), col("query", types.Varchar)}
+		for _, v := range e.cfg.Catalog.Views() {
+			rows = append(rows, []types.Value{str(v.Name), str(v.Query)})
 		}
 		return cols, rows, nil
 	case "STREAMS":
@@ -682,6 +762,12 @@ func (s *Session) describe(st *sql.Describe) ([][]types.Value, error) {
 		for _, c := range stream.Columns {
 			rows = append(rows, []types.Value{str(c.Name), str(c.Type.String()), types.BoolValue(c.Name == stream.Timestamp),
 				str(stream.Topic), str(stream.Format)})
+		}
+		return rows, nil
+	}
+	if v, ok := cat.View(st.Name); ok {
+		for _, c := range v.Columns {
+			rows = append(rows, []types.Value{str(c.Name), str(c.Type.String()), types.BoolValue(false), types.NullOf(types.Varchar), types.NullOf(types.Varchar)})
 		}
 		return rows, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -13,17 +14,7 @@ import (
 // fixed registers a function with one signature: fixed argument types (NULL
 // literals coerce to them) and a result type.
 func fixed(name string, ret types.Type, argTypes []types.Type, eval EvalFunc) {
-	register(name, func(args []types.Type) (*Impl, error) {
-		if len(args) != len(argTypes) {
-			return nil, mismatch(name, args)
-		}
-		for i, a := range args {
-			if !implicit(a, argTypes[i]) {
-				return nil, mismatch(name, args)
-			}
-		}
-		return &Impl{Name: name, Ret: ret, ArgTypes: argTypes, Eval: eval}, nil
-	})
+	register(name, resolveFixed(signature{name: name, params: argTypes}, ret, eval))
 }
 
 // implicit reports whether a value of type from may be passed where to is
@@ -52,17 +43,25 @@ func init() {
 	fixed("length", bi, []types.Type{vc}, length)
 	fixed("char_length", bi, []types.Type{vc}, length)
 	fixed("character_length", bi, []types.Type{vc}, length)
-	// Like PostgreSQL's btrim/ltrim/rtrim with no characters given, the
-	// trims remove spaces only, not tabs or newlines.
-	fixed("trim", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
-		return types.StringValue(strings.Trim(v[0].S, " ")), nil
-	})
-	fixed("ltrim", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
-		return types.StringValue(strings.TrimLeft(v[0].S, " ")), nil
-	})
-	fixed("rtrim", vc, []types.Type{vc}, func(v []types.Value) (types.Value, error) {
-		return types.StringValue(strings.TrimRight(v[0].S, " ")), nil
-	})
+	// trim(s [, characters]) and its one-sided forms remove any of the
+	// characters (as a set, PostgreSQL's btrim) from the ends of s. Without
+	// characters they remove spaces only, not tabs or newlines, as in
+	// PostgreSQL. The binder maps TRIM([BOTH|LEADING|TRAILING] [chars] FROM s)
+	// to these.
+	trim := func(name string, cut func(s, cutset string) string) {
+		register(name, resolveFixed(signature{name: name, params: []types.Type{vc, vc}, optional: 1}, vc,
+			func(v []types.Value) (types.Value, error) {
+				cutset := " "
+				if len(v) == 2 {
+					cutset = v[1].S
+				}
+				return types.StringValue(cut(v[0].S, cutset)), nil
+			}))
+	}
+	trim("trim", strings.Trim)
+	trim("btrim", strings.Trim)
+	trim("ltrim", strings.TrimLeft)
+	trim("rtrim", strings.TrimRight)
 	fixed("replace", vc, []types.Type{vc, vc, vc}, func(v []types.Value) (types.Value, error) {
 		if v[1].S == "" {
 			// strings.ReplaceAll would insert the replacement between every
@@ -105,17 +104,56 @@ func init() {
 		}
 		return types.StringValue(parts[n-1]), nil
 	})
-	substr := func(name string) {
-		register(name, func(args []types.Type) (*Impl, error) {
-			if len(args) < 2 || len(args) > 3 || !implicit(args[0], vc) {
-				return nil, mismatch(name, args)
+	// split_index(s, separator, i) is Flink's: the i-th (0-based) piece of s
+	// split at separator, NULL when i is negative or past the last piece.
+	// Like Flink (commons-lang's splitByWholeSeparatorPreserveAllTokens),
+	// empty pieces count, an empty s has no pieces, and an empty separator
+	// splits at every whitespace character.
+	fixed("split_index", vc, []types.Type{vc, vc, bi}, func(v []types.Value) (types.Value, error) {
+		if p, ok := splitIndex(v[0].S, v[1].S, v[2].I); ok {
+			return types.StringValue(p), nil
+		}
+		return types.NullOf(vc), nil
+	})
+	// count_char(s, c) counts the occurrences of the first character of c in
+	// s. It is the Java UDF of Nexmark q14, built in so that q14 runs
+	// unchanged, and keeps that UDF's answer for a NULL s: 0, not NULL. An
+	// empty c counts nothing; a NULL c gives NULL.
+	countChar := signature{name: "count_char", params: []types.Type{vc, vc}}
+	register("count_char", func(args []types.Type) (*Impl, error) {
+		at, err := countChar.match(args)
+		if err != nil {
+			return nil, err
+		}
+		return &Impl{Name: "count_char", Ret: bi, NullAware: true, ArgTypes: at, Eval: func(v []types.Value) (types.Value, error) {
+			if v[1].Null {
+				return types.NullOf(bi), nil
 			}
-			for _, a := range args[1:] {
-				if !implicit(a, bi) {
-					return nil, mismatch(name, args)
+			c, _ := utf8.DecodeRuneInString(v[1].S)
+			if v[0].Null || v[1].S == "" {
+				return types.IntValue(0), nil
+			}
+			var n int64
+			if c < utf8.RuneSelf {
+				n = int64(strings.Count(v[0].S, v[1].S[:1]))
+			} else {
+				for _, r := range v[0].S {
+					if r == c {
+						n++
+					}
 				}
 			}
-			return &Impl{Name: name, Ret: vc, ArgTypes: append([]types.Type{vc}, same(bi, len(args)-1)...), Eval: func(v []types.Value) (types.Value, error) {
+			return types.IntValue(n), nil
+		}}, nil
+	})
+	substr := func(name string) {
+		sig := signature{name: name, params: []types.Type{vc, bi, bi}, optional: 1}
+		register(name, func(args []types.Type) (*Impl, error) {
+			at, err := sig.match(args)
+			if err != nil {
+				return nil, err
+			}
+			return &Impl{Name: name, Ret: vc, ArgTypes: at, Eval: func(v []types.Value) (types.Value, error) {
 				r := []rune(v[0].S)
 				// SQL positions are 1-based; a start before 1 eats into the length.
 				start := v[1].I
@@ -181,8 +219,14 @@ func init() {
 	register("ceil", numeric1("ceil", func(x int64) (int64, error) { return x, nil }, math.Ceil))
 	register("ceiling", numeric1("ceiling", func(x int64) (int64, error) { return x, nil }, math.Ceil))
 	register("round", func(args []types.Type) (*Impl, error) {
-		if len(args) < 1 || len(args) > 2 || !(args[0].Numeric() || args[0] == types.Unknown) || (len(args) == 2 && !implicit(args[1], bi)) {
-			return nil, mismatch("round", args)
+		const sig = "round(bigint | double precision [, bigint])"
+		switch {
+		case len(args) < 1 || len(args) > 2:
+			return nil, arityMismatch("round", args, sig)
+		case !(args[0].Numeric() || args[0] == types.Unknown):
+			return nil, argMismatch("round", args, sig, 0, "bigint or double precision")
+		case len(args) == 2 && !implicit(args[1], bi):
+			return nil, argMismatch("round", args, sig, 1, "bigint")
 		}
 		if args[0] == types.Bigint && len(args) == 1 {
 			return &Impl{Name: "round", Ret: bi, ArgTypes: []types.Type{bi}, Eval: func(v []types.Value) (types.Value, error) { return v[0], nil }}, nil
@@ -277,8 +321,12 @@ func roundDecimal(x float64, d int64) float64 {
 // numeric1 is a one-argument numeric function that keeps BIGINT as BIGINT.
 func numeric1(name string, fi func(int64) (int64, error), ff func(float64) float64) resolver {
 	return func(args []types.Type) (*Impl, error) {
-		if len(args) != 1 || !(args[0].Numeric() || args[0] == types.Unknown) {
-			return nil, mismatch(name, args)
+		sig := name + "(bigint | double precision)"
+		if len(args) != 1 {
+			return nil, arityMismatch(name, args, sig)
+		}
+		if !(args[0].Numeric() || args[0] == types.Unknown) {
+			return nil, argMismatch(name, args, sig, 0, "bigint or double precision")
 		}
 		if args[0] == types.Double {
 			return &Impl{Name: name, Ret: dbl, ArgTypes: args, Eval: func(v []types.Value) (types.Value, error) {
@@ -415,4 +463,40 @@ func CastValue(v types.Value, to types.Type) (types.Value, error) {
 	}
 	return types.Value{}, sqlerr.New(sqlerr.DatatypeMismatch, "cannot cast type %s to %s",
 		strings.ToLower(v.Type.String()), strings.ToLower(to.String()))
+}
+
+// splitIndex returns the i-th (0-based) piece of s split at sep, with
+// split_index's rules; ok is false when there is no such piece.
+func splitIndex(s, sep string, i int64) (string, bool) {
+	if i < 0 || s == "" {
+		return "", false
+	}
+	if sep == "" {
+		// Every whitespace character ends a piece.
+		start := 0
+		for j, r := range s {
+			if unicode.IsSpace(r) {
+				if i == 0 {
+					return s[start:j], true
+				}
+				i--
+				start = j + utf8.RuneLen(r)
+			}
+		}
+		if i == 0 {
+			return s[start:], true
+		}
+		return "", false
+	}
+	for ; i > 0; i-- {
+		k := strings.Index(s, sep)
+		if k < 0 {
+			return "", false
+		}
+		s = s[k+len(sep):]
+	}
+	if k := strings.Index(s, sep); k >= 0 {
+		return s[:k], true
+	}
+	return s, true
 }

@@ -31,6 +31,13 @@ type Impl struct {
 	Eval      EvalFunc
 	// ArgTypes are the types each argument must be cast to before Eval.
 	ArgTypes []types.Type
+	// Check, when set, validates the arguments that are known when the
+	// query is planned: consts[i] is argument i (after its implicit cast)
+	// when it is a non-NULL constant, nil otherwise. The planner calls it so
+	// that a mistake in a literal (a DATE_TRUNC unit, a regular expression,
+	// a date format) is an error with a position at plan time rather than
+	// an error, or a NULL, on every row.
+	Check func(consts []*types.Value) error
 }
 
 // ErrNoFunction is wrapped by Resolve when the name is not known at all.

@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"encoding/binary"
 	"net"
 	"sync"
 	"time"
@@ -72,6 +73,22 @@ func (o *output) dataRow(cols []Column, formats []int16, vals []types.Value) err
 		return o.err
 	}
 	o.buf = appendDataRow(o.buf, cols, formats, vals)
+	return o.queuedLocked()
+}
+
+// copyData queues a CopyData message holding one COPY line for vals,
+// encoded straight into the buffer as dataRow does.
+func (o *output) copyData(f *CopyFormat, vals []types.Value) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		return o.err
+	}
+	start := len(o.buf)
+	o.buf = append(o.buf, 'd', 0, 0, 0, 0)
+	o.buf = appendCopyLine(o.buf, f, vals)
+	// The length field counts itself but not the type byte.
+	binary.BigEndian.PutUint32(o.buf[start+1:], uint32(len(o.buf)-start-1))
 	return o.queuedLocked()
 }
 

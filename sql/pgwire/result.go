@@ -194,9 +194,12 @@ type resultWriter struct {
 
 	cols       []Column // columns of the open statement
 	colFormats []int16  // one format per column, or nil for all text
-	open       bool     // Columns called, Complete not yet
+	open       bool     // Columns or CopyOut called, Complete not yet
 	statements int      // statements completed
 	tag        string   // command tag of the last completed statement
+	// copy is the format of the open statement's rows while it is a COPY TO
+	// STDOUT (see CopyOut); nil otherwise.
+	copy *CopyFormat
 }
 
 var _ ResultWriter = (*resultWriter)(nil)
@@ -232,6 +235,9 @@ func (w *resultWriter) Row(values []types.Value) error {
 	if len(values) != len(w.cols) {
 		return sqlerr.New(sqlerr.InternalError, "pgwire: row has %d values but the statement has %d columns", len(values), len(w.cols))
 	}
+	if w.copy != nil {
+		return w.out.copyData(w.copy, values)
+	}
 	return w.out.dataRow(w.cols, w.colFormats, values)
 }
 
@@ -242,6 +248,12 @@ func (w *resultWriter) Complete(tag string) error {
 	w.open = false
 	w.statements++
 	w.tag = tag
+	if w.copy != nil {
+		w.copy = nil
+		if err := w.out.send(&pgproto3.CopyDone{}); err != nil {
+			return err
+		}
+	}
 	return w.out.send(&pgproto3.CommandComplete{CommandTag: []byte(cstring(tag))})
 }
 

@@ -35,6 +35,8 @@ import (
 //	create      no rows ("CREATE STREAM")
 //	notice      a notice, no rows ("SET")
 //	begin       opens a transaction block (reported 'T'); commit closes it
+//	copy        the types rows as COPY TO STDOUT in text format ("COPY 2")
+//	copy bad    a COPY that fails after its first row with errBad
 //
 // Anything else is a syntax error at position 1.
 
@@ -122,7 +124,7 @@ func (s *fakeSession) Describe(ctx context.Context, query string) ([]Column, err
 		return nil, errBad
 	case "panic":
 		panic("describe boom")
-	case "sleep", "create", "notice", "begin", "commit":
+	case "sleep", "create", "notice", "begin", "commit", "copy", "copy bad":
 		return nil, nil
 	}
 	return nil, sqlerr.New(sqlerr.SyntaxError, "syntax error at or near %q", query).At(1)
@@ -159,6 +161,23 @@ func (s *fakeSession) execute(ctx context.Context, stmt string, w ResultWriter) 
 	case "commit":
 		s.tx = 'I'
 		return w.Complete("COMMIT")
+	case "copy", "copy bad":
+		cw, ok := w.(CopyOutWriter)
+		if !ok {
+			return errors.New("the ResultWriter does not implement CopyOutWriter")
+		}
+		if err := cw.CopyOut(typesCols, CopyFormat{Delimiter: '\t', Null: `\N`}); err != nil {
+			return err
+		}
+		for _, r := range typesRows {
+			if err := w.Row(r); err != nil {
+				return err
+			}
+			if stmt == "copy bad" {
+				return errBad
+			}
+		}
+		return w.Complete("COPY 2")
 	case "sleep":
 		s.h.sleeping <- struct{}{}
 		<-ctx.Done()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -49,15 +50,25 @@ type generator struct {
 	n        int64
 	expected map[windowKey]int64
 	bytes    int64
+	// maxTs is the largest event time written to each partition (event i
+	// goes to partition i mod partitions, as both producers place them;
+	// math.MinInt64 for a partition that got nothing): the watermark a
+	// continuous query reaches, and so which windows a sink has closed.
+	maxTs []int64
 }
 
-func newGenerator() *generator {
+func newGenerator(partitions int) *generator {
 	rnd := rand.New(rand.NewPCG(seed, seed))
-	return &generator{
+	g := &generator{
 		rnd:      rnd,
 		zipf:     rand.NewZipf(rnd, zipfS, 1, numPages-1),
 		expected: make(map[windowKey]int64),
+		maxTs:    make([]int64, partitions),
 	}
+	for i := range g.maxTs {
+		g.maxTs[i] = math.MinInt64
+	}
+	return g
 }
 
 // next appends the JSON value of the next event to buf, e.g.
@@ -65,6 +76,9 @@ func newGenerator() *generator {
 //	{"user_id":4821,"page":"/p/17","ts":"2026-11-23T10:01:00.123Z","referrer":"https://ex.com/","ua":"Mozilla/5.0"}
 func (g *generator) next(buf []byte) []byte {
 	ts := baseTime + g.n - g.rnd.Int64N(maxSkewMs)
+	if p := g.n % int64(len(g.maxTs)); ts > g.maxTs[p] {
+		g.maxTs[p] = ts
+	}
 	g.n++
 	page := pages[g.zipf.Uint64()]
 	g.expected[windowKey{page, ts - ts%60_000}]++

@@ -7,6 +7,10 @@
 //
 // printing events/s for both, their ratio, and what each cost in CPU. The
 // query's result is checked against what was produced, group by group.
+// Then (unless -sinks=false) the same query runs as a continuous sink from
+// the earliest offset, at least once and then exactly once, timed until
+// SHOW SINKS says it has read every event; its output topic is read back
+// (read_committed) and checked (sink.go).
 //
 // It is a program rather than a `go test -bench` because it measures two
 // processes (itself and the server) end to end, the way a user meets them.
@@ -43,6 +47,7 @@ type options struct {
 	cpuProfile  string
 	parallelism int
 	wmDelay     time.Duration
+	sinks       bool
 }
 
 func parseFlags() options {
@@ -60,6 +65,8 @@ func parseFlags() options {
 	flag.IntVar(&o.parallelism, "parallelism", 0, "passed to the server as --parallelism when > 0 (server default: min(partitions, cores))")
 	flag.DurationVar(&o.wmDelay, "watermark-delay", time.Second,
 		"the stream's watermark_delay; events are up to 500ms out of order, so below that some are late and dropped (SEMANTICS.md) and the result check fails")
+	flag.BoolVar(&o.sinks, "sinks", true,
+		"after the query runs, also measure the query as a continuous sink (CREATE SINK), at_least_once then exactly_once")
 	flag.Parse()
 	fail := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
@@ -179,7 +186,7 @@ func run(o options) (err error) {
 	}
 
 	step("producing %s events into topic %q (%d partitions) with %s", commas(float64(o.events)), topic, o.partitions, o.producer)
-	g := newGenerator()
+	g := newGenerator(o.partitions)
 	prod, err := produce(o.producer, srv.brokerAddr, topic, int32(o.partitions), o.events, g)
 	if err != nil {
 		return fmt.Errorf("producing: %w", err)
@@ -187,6 +194,7 @@ func run(o options) (err error) {
 	step("produced in %s: %s events/s, %.1f MB/s of JSON, %.1f bytes per event",
 		round(prod.Wall), commas(prod.EventsPerS), float64(prod.Bytes)/1e6/prod.Wall.Seconds(), float64(prod.Bytes)/float64(prod.Events))
 	expected := g.expected
+	closedSure, closedUncertain := closedWindows(expected, g.maxTs, o.wmDelay)
 	avgBytes := float64(g.bytes) / float64(o.events)
 	g = nil
 	// The producer's garbage must not be collected during (a).
@@ -221,6 +229,31 @@ func run(o options) (err error) {
 		step("       %s events/s (%s wall, %d rows, counts match what was produced); server %s CPU (%s in the kernel, %s page faults), peak RSS %s",
 			commas(q.EventsPerS), round(q.Wall), q.Rows, secs(q.Server), secs(q.ServerSys), commas(float64(q.ServerFaults)), mib(q.PeakRSSKB))
 	}
+	if o.sinks {
+		suffix := ""
+		if !srv.embedded {
+			suffix = strings.TrimPrefix(topic, "clicks")
+		}
+		for i := 1; i <= o.runs; i++ {
+			for _, mode := range sinkModes {
+				settle(srv.pid())
+				step("run %d/%d: sink %s: CREATE SINK bench_%s (checkpoint_interval '%s'), from the earliest offset",
+					i, o.runs, mode, mode, sinkCheckpointInterval)
+				sr, err := runSink(ctx, conn, srv, mode, suffix, o.events, closedSure, closedUncertain)
+				if err != nil {
+					return err
+				}
+				sr.Run = i
+				rep.Sinks = append(rep.Sinks, sr)
+				verdict := "output checked"
+				if sr.Problem != "" {
+					verdict = "OUTPUT WRONG"
+				}
+				step("       %s events/s (rows_in = N after %s, first checkpoint after it at %s); server %s CPU; %d records on %s, %s",
+					commas(sr.EventsPerS), round(sr.Wall), round(sr.ToCheckpoint), secs(sr.Server), sr.Output.Records, sr.Topic, verdict)
+			}
+		}
+	}
 	rep.summarize()
 	fmt.Println()
 	rep.print(os.Stdout)
@@ -238,6 +271,15 @@ func run(o options) (err error) {
 			return err
 		}
 		fmt.Printf("\nresults written to %s\n", o.jsonPath)
+	}
+	var problems []string
+	for _, sr := range rep.Sinks {
+		if sr.Problem != "" {
+			problems = append(problems, sr.Problem)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "\n"))
 	}
 	return nil
 }

@@ -28,9 +28,13 @@ type report struct {
 	ServerPeakRSSAfterProduceKB int64         `json:"server_peak_rss_after_produce_kb"`
 	Raw                         []rawResult   `json:"raw_runs"`
 	Query                       []queryResult `json:"query_runs"`
-	Summary                     summary       `json:"summary"`
+	// Sinks are the sink measurements, at_least_once then exactly_once
+	// (empty with -sinks=false).
+	Sinks   []sinkResult `json:"sinks,omitempty"`
+	Summary summary      `json:"summary"`
 
-	rawMedian, queryMedian int // indexes into Raw and Query
+	rawMedian, queryMedian int            // indexes into Raw and Query
+	sinkMedian             map[string]int // delivery -> index into Sinks
 	embedded               bool
 }
 
@@ -52,6 +56,16 @@ type summary struct {
 	BestQueryEventsPerS           float64 `json:"best_query_events_per_s"`
 	BestRatioWall                 float64 `json:"best_ratio_query_to_raw_wall"`
 	QueryPeakRSSKB                int64   `json:"query_peak_rss_kb"`
+	// The sinks' events/s and events per server CPU-second, and
+	// exactly_once over at_least_once: the throughput cost of exactly-once.
+	SinkALOEventsPerS          float64 `json:"sink_at_least_once_events_per_s,omitempty"`
+	SinkEOSEventsPerS          float64 `json:"sink_exactly_once_events_per_s,omitempty"`
+	SinkALOEventsPerCPUSec     float64 `json:"sink_at_least_once_events_per_server_cpu_s,omitempty"`
+	SinkEOSEventsPerCPUSec     float64 `json:"sink_exactly_once_events_per_server_cpu_s,omitempty"`
+	SinkRatioEOSToALO          float64 `json:"sink_ratio_exactly_once_to_at_least_once,omitempty"`
+	SinkRatioEOSToALOPerCPUSec float64 `json:"sink_ratio_exactly_once_to_at_least_once_per_cpu_s,omitempty"`
+	// ...Interpolated uses each sink's interpolated wall time.
+	SinkRatioEOSToALOInterpolated float64 `json:"sink_ratio_exactly_once_to_at_least_once_interpolated,omitempty"`
 }
 
 func (r *report) summarize() {
@@ -77,6 +91,28 @@ func (r *report) summarize() {
 		s.QueryPeakRSSKB = max(s.QueryPeakRSSKB, x.PeakRSSKB)
 	}
 	s.BestRatioWall = s.BestQueryEventsPerS / s.BestRawEventsPerS
+	r.sinkMedian = map[string]int{}
+	for _, mode := range sinkModes {
+		var idx []int
+		for i, x := range r.Sinks {
+			if x.Delivery == mode {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) > 0 {
+			r.sinkMedian[mode] = idx[medianIndex(len(idx), func(i int) float64 { return r.Sinks[idx[i]].EventsPerS })]
+		}
+	}
+	ai, aok := r.sinkMedian["at_least_once"]
+	ei, eok := r.sinkMedian["exactly_once"]
+	if aok && eok {
+		alo, eos := r.Sinks[ai], r.Sinks[ei]
+		s.SinkALOEventsPerS, s.SinkALOEventsPerCPUSec = alo.EventsPerS, alo.EventsPerServerCPUSec
+		s.SinkEOSEventsPerS, s.SinkEOSEventsPerCPUSec = eos.EventsPerS, eos.EventsPerServerCPUSec
+		s.SinkRatioEOSToALO = eos.EventsPerS / alo.EventsPerS
+		s.SinkRatioEOSToALOPerCPUSec = eos.EventsPerServerCPUSec / alo.EventsPerServerCPUSec
+		s.SinkRatioEOSToALOInterpolated = eos.EventsPerSInterpolated / alo.EventsPerSInterpolated
+	}
 }
 
 // medianIndex returns the index of the median of n values (the lower middle
@@ -159,6 +195,7 @@ func (r *report) print(w io.Writer) {
 				what, part.cores, r.Cores, part.name)
 		}
 	}
+	r.printSinks(p)
 	if r.Runs == 1 {
 		p("  NOTE: one run measures a freshly started server and bench process, which still grow their heaps;")
 		p("  later runs are usually faster. -runs 3 reports the median.")
@@ -184,3 +221,102 @@ func commas(v float64) string {
 func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 
 func mib(kb int64) string { return fmt.Sprintf("%d MiB", (kb+512)/1024) }
+
+// printSinks adds the sink part to the report: the median run of each
+// delivery mode (by events/s), their ratio, and what was checked.
+func (r *report) printSinks(p func(string, ...any)) {
+	if len(r.Sinks) == 0 {
+		return
+	}
+	s := r.Summary
+	var med []sinkResult
+	for _, mode := range sinkModes {
+		if i, ok := r.sinkMedian[mode]; ok {
+			med = append(med, r.Sinks[i])
+		}
+	}
+	label := func(i int) string { return fmt.Sprintf("(%c)", 'c'+i) }
+	p("")
+	p("  sinks: the same query as CREATE SINK ... WITH (delivery = ..., checkpoint_interval = '%s'), from the earliest offset;", sinkCheckpointInterval)
+	p("  timed from CREATE SINK until SHOW SINKS (polled every %s) shows rows_in = %s", sinkPoll, commas(float64(r.Events)))
+	if r.Runs > 1 {
+		p("  %d runs of each, alternating; the table shows the median run of each delivery", r.Runs)
+	}
+	p("")
+	p("  %-30s %12s %16s %9s %10s %10s %10s", "", "events/s", "events/CPU-s", "wall", "+ckpt", "server CPU", "others CPU")
+	for i, x := range med {
+		p("  %-30s %12s %16s %9s %10s %10s %10s", label(i)+" sink, "+x.Delivery,
+			commas(x.EventsPerS), commas(x.EventsPerServerCPUSec)+" (b)", round(x.Wall), round(x.ToCheckpoint), secs(x.Server), secs(x.Others))
+	}
+	p("")
+	if s.SinkRatioEOSToALO > 0 {
+		p("  ratio (d)/(c), events/s wall      %.2f   exactly-once runs at %.0f%% of the speed of at-least-once", s.SinkRatioEOSToALO, 100*s.SinkRatioEOSToALO)
+		p("  the same, extrapolated wall       %.2f   rows_in = N placed between the last two polls", s.SinkRatioEOSToALOInterpolated)
+		p("  ratio (d)/(c), events per CPU-s   %.2f   server CPU of each", s.SinkRatioEOSToALOPerCPUSec)
+	}
+	if r.Runs > 1 {
+		for _, mode := range sinkModes {
+			var all []string
+			for _, x := range r.Sinks {
+				if x.Delivery == mode {
+					all = append(all, commas(x.EventsPerS))
+				}
+			}
+			p("  all runs, events/s, %-13s [%s]", mode, strings.Join(all, " "))
+		}
+	}
+	for _, x := range med {
+		p("")
+		run := ""
+		if r.Runs > 1 {
+			run = fmt.Sprintf(" (run %d)", x.Run)
+		}
+		p("  %s%s: first rows_in after %s; rows_in = N extrapolated at %s between polls: %s events/s",
+			x.Delivery, run, round(x.FirstRows), round(x.WallInterpolated), commas(x.EventsPerSInterpolated))
+		p("    checkpoint after the run (epoch %d): %d ms, %s bytes; max while polling: %d ms, %s bytes (%d checkpoints seen)",
+			x.CheckpointEpoch, x.CheckpointMs, commas(float64(x.CheckpointBytes)), x.MaxCheckpointMs, commas(float64(x.MaxCheckpointBytes)), len(x.Checkpoints))
+		o := x.Output
+		p("    output (read_committed): %s records, %s clicks; closed: %d windows, %s groups, %s events (%s in the window(s) still open)",
+			commas(float64(o.Records)), commas(float64(o.Clicks)), o.ClosedWindows, commas(float64(o.ClosedGroups)),
+			commas(float64(o.ClosedEvents)), commas(float64(o.OpenEvents)))
+		restarts := "?"
+		if x.Restarts >= 0 {
+			restarts = strconv.FormatInt(x.Restarts, 10)
+		}
+		p("    SHOW SINKS: rows_in %s, rows_out %s, late %d, decode errors %d, state %s; restarts %s",
+			commas(float64(x.RowsIn)), commas(float64(x.RowsOut)), x.LateEvents, x.DecodeErrors, x.State, restarts)
+	}
+	p("")
+	var bad int
+	for _, x := range r.Sinks {
+		if x.Problem != "" {
+			bad++
+		}
+	}
+	if bad == 0 {
+		p("  output check: every closed (page, window) group once with the count produced, in every sink run")
+	}
+	for _, x := range r.Sinks {
+		for _, f := range x.FailedReasons {
+			p("  NOTE: run %d %s: SHOW SINKS showed it failed: %s", x.Run, x.Delivery, f)
+		}
+		for _, n := range x.Notes {
+			p("  NOTE: run %d %s: %s", x.Run, x.Delivery, n)
+		}
+		if x.Problem != "" {
+			p("  run %d %s: %s", x.Run, x.Delivery, x.Problem)
+		}
+	}
+	p("  Sinks' events/CPU-s are per CPU-second of the whole server, the embedded broker included, as for (b).")
+	p("  +ckpt: CREATE SINK to the first checkpoint completed after rows_in = N. checkpoint ms and bytes are")
+	p("  SHOW SINKS's checkpoint_ms and checkpoint_bytes. The sinks run one after the other on one server.")
+	for i, x := range med {
+		if x.Wall >= time.Second && x.OthersCores >= 0.15 {
+			p("  NOTE: other processes kept about %.1f of the %d cores busy during %s: its figures are lower than on an idle machine.",
+				x.OthersCores, r.Cores, label(i))
+		}
+		if x.Wall < time.Second {
+			p("  NOTE: %s took under a second: the %s polling and the sink's start-up weigh on it; use more -events.", label(i), sinkPoll)
+		}
+	}
+}

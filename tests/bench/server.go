@@ -22,6 +22,8 @@ type server struct {
 	dataDir string
 	logPath string
 	pgAddr  string
+	// httpAddr serves /metrics (the sinks' restart counters).
+	httpAddr string
 	// brokerAddr is where the bench's own Kafka clients connect: the
 	// embedded broker inside the server, or the -brokers cluster.
 	brokerAddr string
@@ -103,11 +105,10 @@ func startServer(bin, dir, brokers string, parallelism int, profilePath string) 
 	if s.pgAddr, err = freeAddr(); err != nil {
 		return nil, err
 	}
-	httpAddr, err := freeAddr()
-	if err != nil {
+	if s.httpAddr, err = freeAddr(); err != nil {
 		return nil, err
 	}
-	args := []string{"--data-dir", s.dataDir, "--pg-addr", s.pgAddr, "--http-addr", httpAddr}
+	args := []string{"--data-dir", s.dataDir, "--pg-addr", s.pgAddr, "--http-addr", s.httpAddr}
 	if brokers != "" {
 		s.brokerAddr = brokers
 		args = append(args, "--brokers", brokers)

@@ -1,0 +1,144 @@
+package scalar
+
+import (
+	"errors"
+	"regexp"
+	"regexp/syntax"
+	"sync/atomic"
+
+	"github.com/streamsql/streamsql/sql/sqlerr"
+	"github.com/streamsql/streamsql/sql/types"
+)
+
+// invalidRegularExpression is PostgreSQL's SQLSTATE 2201B.
+const invalidRegularExpression = "2201B"
+
+// memo remembers the last text an Impl compiled (a regular expression, a
+// date format) and what it compiled to. A pattern is nearly always a
+// constant, so one entry means compiling once per query instead of once per
+// row; a pattern that changes from row to row still works, compiled per
+// change. The executor may call one Impl from several goroutines, so the
+// entry is swapped atomically and never mutated.
+type memo[T any] struct {
+	last atomic.Pointer[memoEntry[T]]
+}
+
+type memoEntry[T any] struct {
+	key string
+	val T
+	err error
+}
+
+func (m *memo[T]) get(key string, compile func(string) (T, error)) (T, error) {
+	if e := m.last.Load(); e != nil && e.key == key {
+		return e.val, e.err
+	}
+	v, err := compile(key)
+	m.last.Store(&memoEntry[T]{key: key, val: v, err: err})
+	return v, err
+}
+
+// compileRegexp compiles a pattern in Go's RE2 syntax (Perl-like; no
+// backreferences or lookaround, which Java's regular expressions have).
+func compileRegexp(p string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(p)
+	if err != nil {
+		msg := err.Error()
+		var e *syntax.Error
+		if errors.As(err, &e) {
+			msg = e.Code.String()
+			if e.Expr != "" && e.Expr != p {
+				msg += ": " + e.Expr
+			}
+		}
+		return nil, sqlerr.New(invalidRegularExpression, "invalid regular expression %q: %s", p, msg).
+			WithHint("Patterns use RE2 syntax: lookaround and backreferences are not supported.")
+	}
+	return re, nil
+}
+
+// checkPattern is the Check of a function whose argument i is a regular
+// expression: a constant pattern that does not compile is a plan-time
+// error. (A pattern computed per row that does not compile yields NULL, as
+// in Flink.)
+func checkPattern(i int) func([]*types.Value) error {
+	return func(consts []*types.Value) error {
+		if i < len(consts) && consts[i] != nil {
+			_, err := compileRegexp(consts[i].S)
+			return err
+		}
+		return nil
+	}
+}
+
+func init() {
+	// regexp_extract(s, pattern [, group]) is Flink's: group (default 0,
+	// the whole match) of the first match of pattern in s; NULL when
+	// nothing matches, when the group does not exist or took no part in the
+	// match, and when a pattern computed per row does not compile.
+	extract := signature{name: "regexp_extract", params: []types.Type{vc, vc, bi}, optional: 1}
+	register("regexp_extract", func(args []types.Type) (*Impl, error) {
+		at, err := extract.match(args)
+		if err != nil {
+			return nil, err
+		}
+		var m memo[*regexp.Regexp]
+		return &Impl{Name: "regexp_extract", Ret: vc, ArgTypes: at, Check: checkPattern(1),
+			Eval: func(v []types.Value) (types.Value, error) {
+				re, err := m.get(v[1].S, compileRegexp)
+				if err != nil {
+					return types.NullOf(vc), nil
+				}
+				group := int64(0)
+				if len(v) == 3 {
+					group = v[2].I
+				}
+				if group < 0 || group > int64(re.NumSubexp()) {
+					return types.NullOf(vc), nil
+				}
+				loc := re.FindStringSubmatchIndex(v[0].S)
+				if loc == nil || loc[2*group] < 0 {
+					return types.NullOf(vc), nil
+				}
+				return types.StringValue(v[0].S[loc[2*group]:loc[2*group+1]]), nil
+			}}, nil
+	})
+	// regexp_replace(s, pattern, replacement) is Flink's: every match is
+	// replaced, and the replacement is literal text ($1 is not a group
+	// reference). PostgreSQL would replace the first match only, unless
+	// given the 'g' flag.
+	replace := signature{name: "regexp_replace", params: []types.Type{vc, vc, vc}}
+	register("regexp_replace", func(args []types.Type) (*Impl, error) {
+		at, err := replace.match(args)
+		if err != nil {
+			return nil, err
+		}
+		var m memo[*regexp.Regexp]
+		return &Impl{Name: "regexp_replace", Ret: vc, ArgTypes: at, Check: checkPattern(1),
+			Eval: func(v []types.Value) (types.Value, error) {
+				re, err := m.get(v[1].S, compileRegexp)
+				if err != nil {
+					return types.NullOf(vc), nil
+				}
+				return types.StringValue(re.ReplaceAllLiteralString(v[0].S, v[2].S)), nil
+			}}, nil
+	})
+	// regexp_like(s, pattern) is true when pattern matches anywhere in s
+	// (anchor it with ^ and $ to match all of s).
+	like := signature{name: "regexp_like", params: []types.Type{vc, vc}}
+	register("regexp_like", func(args []types.Type) (*Impl, error) {
+		at, err := like.match(args)
+		if err != nil {
+			return nil, err
+		}
+		var m memo[*regexp.Regexp]
+		return &Impl{Name: "regexp_like", Ret: types.Boolean, ArgTypes: at, Check: checkPattern(1),
+			Eval: func(v []types.Value) (types.Value, error) {
+				re, err := m.get(v[1].S, compileRegexp)
+				if err != nil {
+					return types.NullOf(types.Boolean), nil
+				}
+				return types.BoolValue(re.MatchString(v[0].S)), nil
+			}}, nil
+	})
+}
