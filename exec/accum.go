@@ -49,7 +49,16 @@ func (c groupCodec) Encode(dst []byte, g *group) []byte {
 		dst = binary.AppendVarint(dst, a.n)
 		dst = binary.AppendVarint(dst, a.i)
 		dst = binary.BigEndian.AppendUint64(dst, math.Float64bits(a.f))
-		dst = appendValue(dst, a.min)
+		// min is unset (the zero Value) for every aggregate but MIN/MAX,
+		// and for those until their first value: write it as NULL, which
+		// readValue reads back in one byte (appendValue would write a
+		// non-NULL value of type 0 with a payload that readValue does not
+		// consume, shifting every later field of the group).
+		m := a.min
+		if m.Type == types.Unknown {
+			m.Null = true
+		}
+		dst = appendValue(dst, m)
 		if needsExt(c.aggs[i]) {
 			dst = appendExt(dst, c.aggs[i], a.ext)
 		}

@@ -2,7 +2,9 @@ package exec
 
 import (
 	"encoding/binary"
+	"maps"
 	"math"
+	"slices"
 
 	"github.com/axiomhq/hyperloglog"
 
@@ -199,7 +201,9 @@ func (c *aggCore) mergeAcc(d, s *acc, i int) error {
 		if s.ext == nil {
 			return nil
 		}
-		for key := range s.ext.seen {
+		// In a deterministic order: the set does not remember arrival
+		// order, which only LISTAGG(DISTINCT ...) would show.
+		for _, key := range slices.Sorted(maps.Keys(s.ext.seen)) {
 			v, _, err := readValue([]byte(key), a.Arg.Type())
 			if err != nil {
 				return err

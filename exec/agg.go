@@ -60,36 +60,61 @@ func (w windowSpec) assign(t int64, dst [][2]int64) [][2]int64 {
 // TUMBLE, HOP (a row counts in every window that holds it) and CUMULATE.
 //
 // State: one group per (window, key) in a write-back cache keyed by window
-// start, window end and the group key, plus an index of open windows by end.
+// start, window end and the group key, plus an index of windows by end.
 // On a watermark it emits every window whose end is at or before the
-// watermark — each exactly once, ordered by end, start and key — and deletes
-// its state. A row all of whose windows have been emitted is late: dropped
-// and counted. On a barrier it writes the changed groups and the deletions.
+// watermark — each once, ordered by end, start and key. Without allowed
+// lateness it then deletes the window's state, and a row all of whose
+// windows have been emitted is late: dropped and counted. With allowed
+// lateness L, a window's state is kept until the watermark passes end + L;
+// a late row within L updates it and the updated row is emitted again at the
+// next watermark or barrier; later rows are dropped and counted. With early
+// emission (EMIT CHANGES) every barrier also emits the current row of each
+// open window changed since the last barrier. On a barrier it writes the
+// changed groups and the deletions.
 type WindowAgg struct {
 	core    aggCore
 	spec    windowSpec
 	timeCol evaluator
 	cache   *state.Cache[*group]
-	// open maps a window end to the groups of the windows ending then.
+	// open maps a window end to the groups of the windows ending then
+	// (including emitted windows still within allowed lateness).
 	open map[int64][]*state.Entry[*group]
-	// wm is the last watermark seen; windows ending at or before it are closed.
-	wm   int64
-	late *atomic.Int64
-	pfx  [16]byte
-	wins [][2]int64
+	// wm is the last watermark seen; windows ending at or before it have
+	// been emitted.
+	wm       int64
+	late     *atomic.Int64
+	lateness int64
+	early    bool
+	// changed lists groups updated since their last emission that must be
+	// emitted again: late updates, and with early emission all updates.
+	changed []*state.Entry[*group]
+	inList  map[*state.Entry[*group]]bool
+	pfx     [16]byte
+	wins    [][2]int64
+}
+
+// WindowOptions are run-time choices of a windowed aggregation.
+type WindowOptions struct {
+	// AllowedLateness keeps emitted windows updatable this long (ms).
+	AllowedLateness int64
+	// EmitEarly emits changed open windows at every barrier.
+	EmitEarly bool
 }
 
 var _ Operator = (*WindowAgg)(nil)
 
 // NewWindowAgg builds the operator; opID names its state.
-func NewWindowAgg(n *planner.WindowAgg, opID string, pol ErrorPolicy, late *atomic.Int64) *WindowAgg {
+func NewWindowAgg(n *planner.WindowAgg, opID string, pol ErrorPolicy, late *atomic.Int64, opts WindowOptions) *WindowAgg {
 	w := &WindowAgg{
-		core:    newAggCore(n.Keys, n.Aggs, true, pol),
-		spec:    windowSpec{kind: n.Window.Kind, size: n.Window.Size, slide: n.Window.Slide},
-		timeCol: compile(n.Window.Time, pol),
-		open:    map[int64][]*state.Entry[*group]{},
-		wm:      math.MinInt64,
-		late:    late,
+		core:     newAggCore(n.Keys, n.Aggs, true, pol),
+		spec:     windowSpec{kind: n.Window.Kind, size: n.Window.Size, slide: n.Window.Slide},
+		timeCol:  compile(n.Window.Time, pol),
+		open:     map[int64][]*state.Entry[*group]{},
+		wm:       math.MinInt64,
+		late:     late,
+		lateness: opts.AllowedLateness,
+		early:    opts.EmitEarly,
+		inList:   map[*state.Entry[*group]]bool{},
 	}
 	w.cache = state.NewCache[*group](opID, groupCodec{keyTypes: w.core.keyTypes, aggs: n.Aggs})
 	return w
@@ -130,8 +155,8 @@ func (w *WindowAgg) Process(b *types.Batch, out Collector) error {
 		w.wins = w.spec.assign(tc.Ints[r], w.wins[:0])
 		counted := false
 		for _, win := range w.wins {
-			if win[1] <= w.wm {
-				continue // this window has been emitted
+			if win[1]+w.lateness <= w.wm {
+				continue // this window is final
 			}
 			counted = true
 			binary.BigEndian.PutUint64(w.pfx[:8], uint64(win[0]))
@@ -144,6 +169,12 @@ func (w *WindowAgg) Process(b *types.Batch, out Collector) error {
 			}
 			w.core.fold(e.Val, r)
 			w.cache.Touch(e)
+			if (w.early || win[1] <= w.wm) && !w.inList[e] {
+				// Emitted again at the next barrier (early results) or, for a
+				// late update of an emitted window, at the next watermark.
+				w.inList[e] = true
+				w.changed = append(w.changed, e)
+			}
 		}
 		if !counted {
 			w.late.Add(1)
@@ -154,38 +185,90 @@ func (w *WindowAgg) Process(b *types.Batch, out Collector) error {
 
 func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 	if wm <= w.wm {
-		return nil
+		return w.emitLateUpdates(out)
 	}
+	prev := w.wm
 	w.wm = wm
-	var closing []int64
+	var ends []int64
 	for end := range w.open {
 		if end <= wm {
-			closing = append(closing, end)
+			ends = append(ends, end)
 		}
 	}
-	if len(closing) == 0 {
-		return nil
+	sort.Slice(ends, func(i, j int) bool { return ends[i] < ends[j] })
+	if err := w.emitLateUpdates(out); err != nil {
+		return err
 	}
-	sort.Slice(closing, func(i, j int) bool { return closing[i] < closing[j] })
-	for _, end := range closing {
+	for _, end := range ends {
 		entries := w.open[end]
-		delete(w.open, end)
-		// Keys start with the window start, so this orders by start, then key.
-		sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
-		w.core.out.Reset()
-		for _, e := range entries {
-			win := windowOf(e.Key)
-			w.core.appendResult(e.Val, &win)
-			w.cache.Delete(e)
+		purge := end+w.lateness <= wm
+		if end > prev {
+			// The window closes now: its final row.
+			if err := w.emit(entries, out); err != nil {
+				return err
+			}
 		}
-		if err := out.Collect(w.core.out); err != nil {
-			return err
+		if purge {
+			delete(w.open, end)
+			for _, e := range entries {
+				w.cache.Delete(e)
+			}
 		}
 	}
 	return nil
 }
 
+// emit writes the rows of entries (ordered by start and key) and clears
+// their pending re-emission.
+func (w *WindowAgg) emit(entries []*state.Entry[*group], out Collector) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Key < entries[j].Key })
+	w.core.out.Reset()
+	for _, e := range entries {
+		win := windowOf(e.Key)
+		w.core.appendResult(e.Val, &win)
+		delete(w.inList, e)
+	}
+	return out.Collect(w.core.out)
+}
+
+// emitLateUpdates re-emits emitted windows updated by late rows.
+func (w *WindowAgg) emitLateUpdates(out Collector) error {
+	if len(w.changed) == 0 {
+		return nil
+	}
+	var late, rest []*state.Entry[*group]
+	for _, e := range w.changed {
+		if !w.inList[e] {
+			continue
+		}
+		if windowOf(e.Key)[1] <= w.wm {
+			late = append(late, e)
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	w.changed = rest
+	return w.emit(late, out)
+}
+
 func (w *WindowAgg) OnBarrier(cm *state.Commit, out Collector) error {
+	if w.early && len(w.changed) > 0 {
+		var pending []*state.Entry[*group]
+		for _, e := range w.changed {
+			if w.inList[e] {
+				pending = append(pending, e)
+			}
+		}
+		w.changed = w.changed[:0]
+		if err := w.emit(pending, out); err != nil {
+			return err
+		}
+	} else if err := w.emitLateUpdates(out); err != nil {
+		return err
+	}
 	w.cache.Flush(cm)
 	return nil
 }

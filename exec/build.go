@@ -37,7 +37,8 @@ func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]O
 			if n.Window.Kind == planner.Session {
 				ops = append(ops, NewSessionAgg(n, "sessionagg", pol, &cfg.Stats.LateEvents))
 			} else {
-				ops = append(ops, NewWindowAgg(n, "windowagg", pol, &cfg.Stats.LateEvents))
+				ops = append(ops, NewWindowAgg(n, "windowagg", pol, &cfg.Stats.LateEvents,
+					WindowOptions{AllowedLateness: cfg.AllowedLateness, EmitEarly: cfg.Plan.EmitChanges}))
 			}
 		case *planner.HashAgg:
 			ops = append(ops, NewHashAgg(n, "hashagg", g.bounded, pol))

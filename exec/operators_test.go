@@ -95,7 +95,7 @@ func (s *sink) take() string {
 func TestWindowAggEmitsOnWatermarkAndDropsLate(t *testing.T) {
 	p := plan(t, "SELECT page, COUNT(*), SUM(user_id), MIN(user_id), MAX(user_id), AVG(user_id) FROM clicks GROUP BY page, TUMBLE(ts, INTERVAL '1' MINUTE)", planner.Continuous)
 	var late atomic.Int64
-	w := NewWindowAgg(find[*planner.WindowAgg](p), "w", ErrorPolicy{}, &late)
+	w := NewWindowAgg(find[*planner.WindowAgg](p), "w", ErrorPolicy{}, &late, WindowOptions{})
 	out := &sink{}
 	steps := []struct {
 		name  string
@@ -153,7 +153,7 @@ func TestWindowAggCheckpointRestore(t *testing.T) {
 	p := plan(t, "SELECT page, COUNT(*) FROM clicks GROUP BY page, TUMBLE(ts, INTERVAL '1' MINUTE)", planner.Continuous)
 	node := find[*planner.WindowAgg](p)
 	var late atomic.Int64
-	w := NewWindowAgg(node, "w", ErrorPolicy{}, &late)
+	w := NewWindowAgg(node, "w", ErrorPolicy{}, &late, WindowOptions{})
 	out := &sink{}
 	must(t, w.Process(clickBatch([3]any{1, "/a", 10}, [3]any{2, "/b", minute + 1}, [3]any{3, "/c", minute + 2}, [3]any{4, "/c", minute + 3}), out))
 	must(t, w.OnWatermark(minute, out))
@@ -167,7 +167,7 @@ func TestWindowAggCheckpointRestore(t *testing.T) {
 	}
 	var all []string
 	for task := 0; task < 2; task++ {
-		r := NewWindowAgg(node, "w", ErrorPolicy{}, &late)
+		r := NewWindowAgg(node, "w", ErrorPolicy{}, &late, WindowOptions{})
 		keep := func(k []byte) bool { return hashKey(k)%2 == uint64(task) }
 		must(t, r.Restore(store, "q", minute, keep))
 		if r.Watermark() != minute {
@@ -316,4 +316,39 @@ func sortedCopy(s []string) []string {
 		}
 	}
 	return out
+}
+
+func TestWindowAggAllowedLatenessAndEarlyEmission(t *testing.T) {
+	p := plan(t, "SELECT page, COUNT(*) FROM clicks GROUP BY page, TUMBLE(ts, INTERVAL '1' MINUTE)", planner.Continuous)
+	var late atomic.Int64
+	w := NewWindowAgg(find[*planner.WindowAgg](p), "w", ErrorPolicy{}, &late, WindowOptions{AllowedLateness: 30_000, EmitEarly: true})
+	out := &sink{}
+	barrier := func() string {
+		must(t, w.OnBarrier(state.NewCommit("q", 1), out))
+		return out.take()
+	}
+	must(t, w.Process(clickBatch([3]any{1, "/a", 10}, [3]any{2, "/a", 20}), out))
+	if got, want := barrier(), "/a 1970-01-01 00:00:00 1970-01-01 00:01:00 2"; got != want {
+		t.Errorf("early emission: got %q, want %q", got, want)
+	}
+	if got := barrier(); got != "" {
+		t.Errorf("unchanged window emitted again: %q", got)
+	}
+	must(t, w.OnWatermark(minute, out))
+	if got, want := out.take(), "/a 1970-01-01 00:00:00 1970-01-01 00:01:00 2"; got != want {
+		t.Errorf("final row: got %q, want %q", got, want)
+	}
+	// Within allowed lateness: the window is updated and emitted again.
+	must(t, w.Process(clickBatch([3]any{3, "/a", 30}), out))
+	must(t, w.OnWatermark(minute+10_000, out))
+	if got, want := out.take(), "/a 1970-01-01 00:00:00 1970-01-01 00:01:00 3"; got != want {
+		t.Errorf("late update: got %q, want %q", got, want)
+	}
+	// Past end + lateness: dropped and counted.
+	must(t, w.OnWatermark(minute+30_000, out))
+	must(t, w.Process(clickBatch([3]any{4, "/a", 40}), out))
+	must(t, w.OnWatermark(minute+40_000, out))
+	if got := out.take(); got != "" || late.Load() != 1 {
+		t.Errorf("after lateness: emitted %q, late = %d", got, late.Load())
+	}
 }

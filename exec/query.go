@@ -88,6 +88,9 @@ type Config struct {
 	Output func(b *types.Batch) error
 	// CheckpointInterval is the time between checkpoints (continuous).
 	CheckpointInterval time.Duration
+	// AllowedLateness keeps emitted windows updatable by late rows this
+	// long (ms); 0 drops every row whose windows were emitted.
+	AllowedLateness int64
 	// Parallelism is the number of aggregation tasks; 0 means
 	// min(partitions, GOMAXPROCS).
 	Parallelism int

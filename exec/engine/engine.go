@@ -222,11 +222,18 @@ func (e *Engine) runSinkOnce(ctx context.Context, rs *runningSink) error {
 			interval = d
 		}
 	}
+	var lateness int64
+	if v, ok := def.Options["allowed_lateness"]; ok {
+		if d, err := parseDuration(v); err == nil {
+			lateness = d.Milliseconds()
+		}
+	}
 	q, err := exec.Start(ctx, exec.Config{
-		ID:     def.ID,
-		Plan:   plan,
-		Client: e.cfg.Client,
-		Store:  e.cfg.Store,
+		AllowedLateness: lateness,
+		ID:              def.ID,
+		Plan:            plan,
+		Client:          e.cfg.Client,
+		Store:           e.cfg.Store,
 		NewSink: func(sc exec.SinkContext) (exec.Sink, error) {
 			return exec.NewKafkaSink(sc, producer, def.Topic, names, keyNames, hasTime), nil
 		},

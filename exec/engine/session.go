@@ -233,7 +233,7 @@ func (s *Session) selectBounded(ctx context.Context, st *sql.SelectStmt, w pgwir
 var streamOptions = []string{"kafka_topic", "value_format", "timestamp", "watermark_delay", "idle_timeout",
 	"partitions", "replicas", "start_from"}
 
-var sinkOptions = []string{"kafka_topic", "value_format", "partitions", "replicas", "checkpoint_interval", "delivery"}
+var sinkOptions = []string{"kafka_topic", "value_format", "partitions", "replicas", "checkpoint_interval", "delivery", "allowed_lateness"}
 
 func checkOptions(opts sql.Options, allowed []string, what string) error {
 	for _, o := range opts {
@@ -430,7 +430,7 @@ func (s *Session) createStream(st *sql.CreateStream, w pgwire.ResultWriter) erro
 // new topic plus the sink that fills it. Callers hold e.mu.
 func (s *Session) createDerivedStream(st *sql.CreateStream, w pgwire.ResultWriter) error {
 	opts := st.Options
-	if err := checkOptions(opts, []string{"kafka_topic", "value_format", "partitions", "replicas", "checkpoint_interval", "delivery", "watermark_delay", "idle_timeout"}, "stream"); err != nil {
+	if err := checkOptions(opts, []string{"kafka_topic", "value_format", "partitions", "replicas", "checkpoint_interval", "delivery", "allowed_lateness", "watermark_delay", "idle_timeout"}, "stream"); err != nil {
 		return err
 	}
 	sink, plan, err := s.prepareSink(st.Name, opts, st.Query)
@@ -462,10 +462,6 @@ func (s *Session) createDerivedStream(st *sql.CreateStream, w pgwire.ResultWrite
 
 // prepareSink plans a sink's query and makes sure its topic exists.
 func (s *Session) prepareSink(name string, opts sql.Options, q *sql.Query) (*catalog.Sink, *planner.Plan, error) {
-	if q.EmitChanges {
-		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "EMIT CHANGES is not allowed in a sink's query").
-			At(q.StartPosition()).WithHint("A sink always emits continuously; drop EMIT CHANGES.")
-	}
 	plan, err := planner.Build(q, s.e.cfg.Catalog, planner.Continuous)
 	if err != nil {
 		return nil, nil, err
@@ -478,11 +474,13 @@ func (s *Session) prepareSink(name string, opts sql.Options, q *sql.Query) (*cat
 	if sink.Format, err = formatOption(opts); err != nil {
 		return nil, nil, err
 	}
-	if v, ok := opts.Get("checkpoint_interval"); ok {
-		if _, err := durationOption(opts, "checkpoint_interval", 0); err != nil {
-			return nil, nil, err
+	for _, key := range []string{"checkpoint_interval", "allowed_lateness"} {
+		if v, ok := opts.Get(key); ok {
+			if _, err := durationOption(opts, key, 0); err != nil {
+				return nil, nil, err
+			}
+			sink.Options[key] = v
 		}
-		sink.Options["checkpoint_interval"] = v
 	}
 	if v, ok := opts.Get("delivery"); ok {
 		switch d := strings.ToLower(v); d {

@@ -222,7 +222,7 @@ func init() {
 		const sig = "round(bigint | double precision [, bigint])"
 		switch {
 		case len(args) < 1 || len(args) > 2:
-			return nil, arityMismatch("round", args, sig)
+			return nil, arityMismatch("round", args, sig, 1, 2)
 		case !(args[0].Numeric() || args[0] == types.Unknown):
 			return nil, argMismatch("round", args, sig, 0, "bigint or double precision")
 		case len(args) == 2 && !implicit(args[1], bi):
@@ -323,7 +323,7 @@ func numeric1(name string, fi func(int64) (int64, error), ff func(float64) float
 	return func(args []types.Type) (*Impl, error) {
 		sig := name + "(bigint | double precision)"
 		if len(args) != 1 {
-			return nil, arityMismatch(name, args, sig)
+			return nil, arityMismatch(name, args, sig, 1, 1)
 		}
 		if !(args[0].Numeric() || args[0] == types.Unknown) {
 			return nil, argMismatch(name, args, sig, 0, "bigint or double precision")

@@ -1195,3 +1195,129 @@ func TestParseTimestamp(t *testing.T) {
 		t.Error("ParseTimestamp(noon) succeeded")
 	}
 }
+
+// TestTypeErrorHints checks that a call with a wrong argument names the
+// function, its signature and the argument at fault.
+func TestTypeErrorHints(t *testing.T) {
+	for _, c := range []struct {
+		fn   string
+		args []types.Type
+		msg  string
+		hint string
+	}{
+		{"regexp_extract", []types.Type{types.Bigint, types.Varchar},
+			"function regexp_extract(bigint, varchar) does not exist",
+			"Argument 1 of regexp_extract(varchar, varchar [, bigint]) must be varchar, not bigint. You might need to add an explicit type cast."},
+		{"regexp_extract", []types.Type{types.Varchar},
+			"function regexp_extract(varchar) does not exist",
+			"regexp_extract takes 2 or 3 arguments: regexp_extract(varchar, varchar [, bigint])."},
+		{"lower", []types.Type{types.Varchar, types.Varchar},
+			"function lower(varchar, varchar) does not exist",
+			"lower takes 1 argument: lower(varchar)."},
+		{"split_index", []types.Type{types.Varchar, types.Varchar},
+			"function split_index(varchar, varchar) does not exist",
+			"split_index takes 3 arguments: split_index(varchar, varchar, bigint)."},
+		{"date_trunc", []types.Type{types.Varchar, types.Varchar},
+			"function date_trunc(varchar, varchar) does not exist",
+			"Argument 2 of date_trunc(varchar, timestamp) must be timestamp, not varchar. You might need to add an explicit type cast."},
+		{"upper", []types.Type{types.Bigint},
+			"function upper(bigint) does not exist",
+			"Argument 1 of upper(varchar) must be varchar, not bigint. You might need to add an explicit type cast."},
+		{"abs", []types.Type{types.Varchar},
+			"function abs(varchar) does not exist",
+			"Argument 1 of abs(bigint | double precision) must be bigint or double precision, not varchar. You might need to add an explicit type cast."},
+		{"round", []types.Type{types.Double, types.Double},
+			"function round(double precision, double precision) does not exist",
+			"Argument 2 of round(bigint | double precision [, bigint]) must be bigint, not double precision. You might need to add an explicit type cast."},
+		{"substring", []types.Type{types.Varchar, types.Varchar},
+			"function substring(varchar, varchar) does not exist",
+			"Argument 2 of substring(varchar, bigint [, bigint]) must be bigint, not varchar. You might need to add an explicit type cast."},
+	} {
+		_, err := scalar.Resolve(c.fn, c.args)
+		e := sqlerr.As(err)
+		if err == nil || e.Code != sqlerr.UndefinedFunction || e.Message != c.msg || e.Hint != c.hint {
+			t.Errorf("%s%v: got %v (code %s, hint %q)\nwant %q, hint %q", c.fn, c.args, err, e.Code, e.Hint, c.msg, c.hint)
+		}
+	}
+}
+
+// TestCheckConstants covers the plan-time checks of constant arguments: a
+// regular expression that does not compile, an unknown unit, a bad date
+// pattern. Arguments computed per row (nil) are not checked.
+func TestCheckConstants(t *testing.T) {
+	sv := func(x string) *types.Value { v := s(x); return &v }
+	for _, c := range []struct {
+		fn     string
+		args   []types.Type
+		consts []*types.Value
+		code   string
+	}{
+		{"regexp_extract", []types.Type{types.Varchar, types.Varchar, types.Bigint}, []*types.Value{nil, sv("(a"), nil}, "2201B"},
+		{"regexp_extract", []types.Type{types.Varchar, types.Varchar}, []*types.Value{nil, sv("(a)")}, ""},
+		{"regexp_extract", []types.Type{types.Varchar, types.Varchar}, []*types.Value{nil, nil}, ""},
+		{"regexp_replace", []types.Type{types.Varchar, types.Varchar, types.Varchar}, []*types.Value{nil, sv("a(?=b)"), nil}, "2201B"},
+		{"regexp_like", []types.Type{types.Varchar, types.Varchar}, []*types.Value{nil, sv("[")}, "2201B"},
+		{"date_part", []types.Type{types.Varchar, types.Timestamp}, []*types.Value{sv("fortnight"), nil}, sqlerr.InvalidParameter},
+		{"date_part", []types.Type{types.Varchar, types.Timestamp}, []*types.Value{sv("epoch"), nil}, ""},
+		{"date_trunc", []types.Type{types.Varchar, types.Timestamp}, []*types.Value{sv("doy"), nil}, sqlerr.InvalidParameter},
+		{"date_trunc", []types.Type{types.Varchar, types.Timestamp}, []*types.Value{sv("week"), nil}, ""},
+		{"date_format", []types.Type{types.Timestamp, types.Varchar}, []*types.Value{nil, sv("yyyy-QQ")}, sqlerr.InvalidParameter},
+		{"date_format", []types.Type{types.Timestamp, types.Varchar}, []*types.Value{nil, sv("yyyy-MM-dd")}, ""},
+		{"to_char", []types.Type{types.Timestamp, types.Varchar}, []*types.Value{nil, sv("anything at all")}, ""},
+	} {
+		impl, err := scalar.Resolve(c.fn, c.args)
+		if err != nil {
+			t.Fatalf("%s: %v", c.fn, err)
+		}
+		if impl.Check == nil {
+			t.Errorf("%s has no Check", c.fn)
+			continue
+		}
+		err = impl.Check(c.consts)
+		if c.code == "" && err != nil || c.code != "" && sqlerr.Code(err) != c.code {
+			t.Errorf("%s Check: %v (code %s), want code %q", c.fn, err, sqlerr.Code(err), c.code)
+		}
+	}
+	impl, err := scalar.Resolve("regexp_extract", []types.Type{types.Varchar, types.Varchar})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = impl.Check([]*types.Value{nil, sv("(a")})
+	if want := `invalid regular expression "(a": missing closing )`; err == nil || err.Error() != want {
+		t.Errorf("message = %v, want %q", err, want)
+	}
+}
+
+// TestRegexpPatternPerRow checks that one Impl gives the right answers when
+// the pattern changes from row to row and when goroutines share it, as the
+// executor's parallel tasks do.
+func TestRegexpPatternPerRow(t *testing.T) {
+	impl, err := scalar.Resolve("regexp_extract", []types.Type{types.Varchar, types.Varchar, types.Bigint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []struct{ str, pat, want string }{
+		{"a1b2", "([a-z])([0-9])", "1"},
+		{"a1b2", "([0-9])([a-z])", "b"},
+		{"x=5", "(x)=([0-9])", "5"},
+	}
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			for k := range 300 {
+				r := rows[(k+g)%len(rows)]
+				v, err := impl.Eval([]types.Value{s(r.str), s(r.pat), i(2)})
+				if err != nil || v.S != r.want {
+					done <- fmt.Errorf("regexp_extract(%q, %q, 2) = %v, %v; want %q", r.str, r.pat, v, err, r.want)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}

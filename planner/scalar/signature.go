@@ -1,6 +1,7 @@
 package scalar
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
@@ -47,7 +48,7 @@ func (s signature) String() string {
 // with a hint that says which argument is wrong.
 func (s signature) match(args []types.Type) ([]types.Type, error) {
 	if len(args) < len(s.params)-s.optional || len(args) > len(s.params) {
-		return nil, arityMismatch(s.name, args, s.String())
+		return nil, arityMismatch(s.name, args, s.String(), len(s.params)-s.optional, len(s.params))
 	}
 	for i, a := range args {
 		if !implicit(a, s.params[i]) {
@@ -58,10 +59,21 @@ func (s signature) match(args []types.Type) ([]types.Type, error) {
 }
 
 // arityMismatch is the error for a call with the wrong number of arguments
-// to a function whose signature is sig.
-func arityMismatch(name string, args []types.Type, sig string) error {
+// to a function whose signature is sig and that takes min to max arguments.
+func arityMismatch(name string, args []types.Type, sig string, min, max int) error {
+	var count string
+	switch {
+	case min == max && min == 1:
+		count = "1 argument"
+	case min == max:
+		count = fmt.Sprintf("%d arguments", min)
+	case max == min+1:
+		count = fmt.Sprintf("%d or %d arguments", min, max)
+	default:
+		count = fmt.Sprintf("%d to %d arguments", min, max)
+	}
 	return sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", name, typeList(args)).
-		WithHint("%s takes %s.", name, sig)
+		WithHint("%s takes %s: %s.", name, count, sig)
 }
 
 // argMismatch is the error for a call whose argument i (0-based) has a type

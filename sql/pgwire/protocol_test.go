@@ -184,10 +184,6 @@ func TestExtendedFormats(t *testing.T) {
 			}
 		}
 		return "DataRow " + strings.Join(vals, " ")
-	case *pgproto3.CopyOutResponse:
-		return fmt.Sprintf("CopyOutResponse %d %v", m.OverallFormat, m.ColumnFormatCodes)
-	case *pgproto3.CopyData:
-		return fmt.Sprintf("CopyData %q", m.Data)
 	}
 	checkCycle(t, c, "ParseComplete", "ParameterDescription []", textDesc, "BindComplete",
 		"RowDescription i:20:8:1 f:701:8:1 b:16:1:1 s:25:-1:1 ts:1114:8:1 iv:1186:16:1 n:25:-1:1",

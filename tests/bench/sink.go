@@ -36,6 +36,8 @@ const (
 	// outputQuiet ends the read of an output partition that has sent
 	// nothing for this long (see readOutput).
 	outputQuiet = 1500 * time.Millisecond
+	// lsoWait bounds how long readOutput waits for open transactions.
+	lsoWait = 5 * time.Second
 )
 
 const sinkSelect = `SELECT page, TUMBLE_START(ts, INTERVAL '1' MINUTE) AS window_start, COUNT(*) AS clicks ` +
@@ -576,7 +578,11 @@ func outputEnds(broker, topic string) (endOffsets, error) {
 
 // readOutput reads every partition of topic with isolation.level =
 // read_committed from the offset in from (the oldest if absent) up to its
-// last stable offset. A transactional partition
+// last stable offset. On Apache Kafka the commit markers reach the
+// partitions a moment after the commit, so it first waits (up to
+// lsoWait) for the last stable offsets to catch up with the high
+// watermarks; a transaction still open after that stays unread. A
+// transactional partition
 // ends with a commit marker the consumer never delivers, so a partition
 // whose last record is below the end is read until it has been quiet for
 // outputQuiet (the output is small: this is not timed).
@@ -587,9 +593,18 @@ func readOutput(broker, topic string, from map[int32]int64) ([]outputRecord, end
 		return nil, ends, err
 	}
 	defer client.Close()
-	parts, err := topicEnds(client, topic)
-	if err != nil {
-		return nil, ends, err
+	var parts []partitionEnds
+	for deadline := time.Now().Add(lsoWait); ; time.Sleep(100 * time.Millisecond) {
+		if parts, err = topicEnds(client, topic); err != nil {
+			return nil, ends, err
+		}
+		settled := true
+		for _, p := range parts {
+			settled = settled && p.committed == p.high
+		}
+		if settled || time.Now().After(deadline) {
+			break
+		}
 	}
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
