@@ -163,6 +163,8 @@ type graph struct {
 	// firstEpoch is the epoch of this run's first checkpoint.
 	firstEpoch int64
 	gate       *TxnGate
+	// exchangeNeeds marks the exchange input columns read above it.
+	exchangeNeeds []bool
 	// outMu serialises a bounded query's output across tasks.
 	outMu  sync.Mutex
 	result *resultStage
@@ -247,6 +249,9 @@ func build(ctx context.Context, cfg *Config) (*graph, error) {
 		lower, upper = upper, nil
 	}
 	pol := ErrorPolicy{Strict: g.bounded, Errors: &cfg.Stats.ExprErrors}
+	if exchange != nil {
+		g.exchangeNeeds = columnsRead(upper, len(exchange.Schema()))
+	}
 
 	nAgg := 0
 	if exchange != nil {
@@ -502,6 +507,43 @@ func (g *graph) output(b *types.Batch) error {
 	defer g.outMu.Unlock()
 	g.cfg.Stats.RowsOut.Add(int64(b.Len()))
 	return g.result.collect(b)
+}
+
+// columnsRead marks the input columns of the first of nodes (the operator
+// just above an exchange) that its expressions read.
+func columnsRead(nodes []planner.Node, width int) []bool {
+	refs := map[int]bool{}
+	add := func(es ...planner.Expr) {
+		for _, e := range es {
+			if e != nil {
+				planner.ColumnsOf(e, refs)
+			}
+		}
+	}
+	switch n := nodes[0].(type) {
+	case *planner.WindowAgg:
+		add(n.Keys...)
+		add(n.Window.Time)
+		for _, a := range n.Aggs {
+			add(a.Arg)
+			add(a.Filter)
+		}
+	case *planner.HashAgg:
+		add(n.Keys...)
+		for _, a := range n.Aggs {
+			add(a.Arg)
+			add(a.Filter)
+		}
+	default:
+		for i := range width {
+			refs[i] = true
+		}
+	}
+	out := make([]bool, width)
+	for i := range out {
+		out[i] = refs[i]
+	}
+	return out
 }
 
 // decoderFields lists the stream's columns for the JSON decoder.

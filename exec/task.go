@@ -107,7 +107,7 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 	var out Collector
 	switch {
 	case ex != nil:
-		t.exchange = newExchangeOut(g, part, ex.Keys, sch, pol)
+		t.exchange = newExchangeOut(g, part, ex.Keys, sch, g.exchangeNeeds, pol)
 		out = t.exchange
 	case cfg.Store == nil:
 		out = CollectorFunc(g.output)
@@ -316,20 +316,26 @@ func (t *sourceTask) finish(ctx context.Context) error {
 }
 
 // exchangeOut routes rows to aggregation tasks by the hash of their group
-// key. It copies rows into one pending batch per target and sends them on
-// flush; a sent batch belongs to the receiver.
+// key. It copies rows column by column into one pending batch per target and
+// sends them on flush; a sent batch belongs to the receiver. Columns the
+// aggregation does not read are sent as NULLs, not copied.
 type exchangeOut struct {
 	g       *graph
 	from    int
 	keys    []evaluator
 	keyCols []*types.Column
 	schema  []types.Type
+	// needed[j] says the tasks above the exchange read column j.
+	needed  []bool
 	pending []*types.Batch
+	route   []int32
+	counts  []int
 	kbuf    []byte
 }
 
-func newExchangeOut(g *graph, from int, keys []planner.Expr, schema []types.Type, pol ErrorPolicy) *exchangeOut {
-	e := &exchangeOut{g: g, from: from, schema: schema, pending: make([]*types.Batch, len(g.aggs))}
+func newExchangeOut(g *graph, from int, keys []planner.Expr, schema []types.Type, needed []bool, pol ErrorPolicy) *exchangeOut {
+	e := &exchangeOut{g: g, from: from, schema: schema, needed: needed, pending: make([]*types.Batch, len(g.aggs)),
+		counts: make([]int, len(g.aggs))}
 	for _, k := range keys {
 		e.keys = append(e.keys, compile(k, pol))
 	}
@@ -347,6 +353,8 @@ func (e *exchangeOut) Collect(b *types.Batch) error {
 	}
 	n := b.Len()
 	targets := len(e.pending)
+	e.route = e.route[:0]
+	clear(e.counts)
 	for r := 0; r < n; r++ {
 		target := 0
 		if targets > 1 {
@@ -356,13 +364,36 @@ func (e *exchangeOut) Collect(b *types.Batch) error {
 			}
 			target = int(hashKey(e.kbuf) % uint64(targets))
 		}
-		p := e.pending[target]
-		if p == nil {
-			p = types.NewBatch(e.schema, 256)
-			e.pending[target] = p
+		e.route = append(e.route, int32(target))
+		e.counts[target]++
+	}
+	for t, cnt := range e.counts {
+		if cnt > 0 && e.pending[t] == nil {
+			e.pending[t] = types.NewBatch(e.schema, max(cnt, 256))
 		}
-		for j, c := range b.Cols {
-			p.Cols[j].Append(c.Value(r))
+	}
+	for j, c := range b.Cols {
+		if !e.needed[j] {
+			for t, cnt := range e.counts {
+				if cnt > 0 {
+					e.pending[t].Cols[j].AppendNulls(cnt)
+				}
+			}
+			continue
+		}
+		for r := 0; r < n; r++ {
+			p := e.pending[e.route[r]].Cols[j]
+			p.Nulls = append(p.Nulls, c.Nulls[r])
+			switch c.Type {
+			case types.Double:
+				p.Floats = append(p.Floats, c.Floats[r])
+			case types.Varchar:
+				p.Strs = append(p.Strs, c.Strs[r])
+			case types.Boolean:
+				p.Bools = append(p.Bools, c.Bools[r])
+			default:
+				p.Ints = append(p.Ints, c.Ints[r])
+			}
 		}
 	}
 	return nil

@@ -136,3 +136,6 @@ func columnsOf(e Expr, out map[int]bool) {
 		}
 	}
 }
+
+// ColumnsOf adds to out the input columns e reads.
+func ColumnsOf(e Expr, out map[int]bool) { columnsOf(e, out) }

@@ -203,3 +203,20 @@ func (b *Batch) AppendRow(row []Value) {
 		c.Append(row[j])
 	}
 }
+
+// AppendNulls adds k NULL rows.
+func (c *Column) AppendNulls(k int) {
+	for range k {
+		c.Nulls = append(c.Nulls, true)
+	}
+	switch c.Type {
+	case Double:
+		c.Floats = append(c.Floats, make([]float64, k)...)
+	case Varchar:
+		c.Strs = append(c.Strs, make([]string, k)...)
+	case Boolean:
+		c.Bools = append(c.Bools, make([]bool, k)...)
+	default:
+		c.Ints = append(c.Ints, make([]int64, k)...)
+	}
+}

@@ -153,7 +153,15 @@ func FormatFloat(f float64) string {
 	case math.IsNaN(f):
 		return "NaN"
 	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	// PostgreSQL prints the shortest exact digits, in exponent form only
+	// when the decimal exponent is below -4 or at least 15 (Go's 'g' switches
+	// at 21 digits for shortest output, printing 1e+06 for a million).
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(e[strings.LastIndexByte(e, 'e')+1:])
+	if exp < -4 || exp >= 15 {
+		return e
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 // FormatTimestampSQL renders epoch milliseconds as PostgreSQL's text form of
