@@ -432,6 +432,7 @@ func (g *graph) checkpointLoop(ctx context.Context) error {
 			return ctx.Err()
 		case <-ticker.C:
 		}
+		began := time.Now()
 		for _, s := range g.sources {
 			select {
 			case s.barriers <- epoch:
@@ -476,6 +477,9 @@ func (g *graph) checkpointLoop(ctx context.Context) error {
 		}
 		cfg.Stats.mu.Lock()
 		if err == nil {
+			// From barrier injection to durable state and, for
+			// exactly-once, the committed transaction.
+			info.Duration = time.Since(began)
 			cfg.Stats.checkpoint = info
 		}
 		cfg.Stats.cpErr = err

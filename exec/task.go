@@ -37,8 +37,10 @@ type message struct {
 }
 
 const (
-	pollMax  = 4096
-	pollWait = 100 * time.Millisecond
+	pollMax = 4096
+	// pollWait bounds how long an idle source task waits for records
+	// before it looks for a barrier again: it adds to checkpoint latency.
+	pollWait = 20 * time.Millisecond
 	// defaultIdleTimeout applies when a stream does not set idle_timeout.
 	defaultIdleTimeout = 5 * time.Second
 )

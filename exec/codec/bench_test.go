@@ -14,7 +14,7 @@ const (
 )
 
 func benchDecode(b *testing.B, msg string) {
-	fields := []Field{{"user_id", types.Bigint}, {"page", types.Varchar}, {"ts", types.Timestamp}}
+	fields := []Field{{Name: "user_id", Type: types.Bigint}, {Name: "page", Type: types.Varchar}, {Name: "ts", Type: types.Timestamp}}
 	d := NewJSONDecoder(fields)
 	batch := types.NewBatch(fieldTypes(fields), 1024)
 	m := []byte(msg)

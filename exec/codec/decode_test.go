@@ -234,7 +234,7 @@ func TestDecodeConversions(t *testing.T) {
 		{T, `[1]`, types.Value{}, `field "x": cannot parse [1] as TIMESTAMP`},
 	}
 	for _, tt := range tests {
-		fields := []Field{{"x", tt.typ}}
+		fields := []Field{{Name: "x", Type: tt.typ}}
 		msg := `{"x":` + tt.json + `}`
 		row, err := decodeOne(t, fields, msg)
 		if tt.err != "" {
@@ -262,7 +262,7 @@ var allTypes = []types.Type{types.Bigint, types.Double, types.Varchar, types.Boo
 func TestDecodeNullAndMissing(t *testing.T) {
 	for _, typ := range allTypes {
 		for _, msg := range []string{`{}`, `{"x":null}`, `{"y":1}`, `{"X":1}`, `{"x" : null , "y":"z"}`} {
-			row, err := decodeOne(t, []Field{{"x", typ}}, msg)
+			row, err := decodeOne(t, []Field{{Name: "x", Type: typ}}, msg)
 			if err != nil {
 				t.Errorf("Decode(%s) as %s: %v", msg, typ, err)
 				continue
@@ -275,7 +275,7 @@ func TestDecodeNullAndMissing(t *testing.T) {
 }
 
 func TestDecodeMessageErrors(t *testing.T) {
-	fields := []Field{{"x", types.Bigint}}
+	fields := []Field{{Name: "x", Type: types.Bigint}}
 	tests := []struct {
 		msg  string
 		want string // exact, or a prefix when it ends in "..."
@@ -315,17 +315,17 @@ func TestDecodeMessageErrors(t *testing.T) {
 
 func TestDecodeErrorText(t *testing.T) {
 	long := `"` + strings.Repeat("é", 40) + `"`
-	_, err := decodeOne(t, []Field{{"ts", types.Timestamp}}, `{"ts":`+long+`}`)
+	_, err := decodeOne(t, []Field{{Name: "ts", Type: types.Timestamp}}, `{"ts":`+long+`}`)
 	want := `field "ts": cannot parse "` + strings.Repeat("é", 31) + `... as TIMESTAMP`
 	if err == nil || err.Error() != want {
 		t.Errorf("long value: got %v; want %s", err, want)
 	}
-	_, err = decodeOne(t, []Field{{`we"ird`, types.Bigint}}, `{"we\"ird":"a\u0001b"}`)
+	_, err = decodeOne(t, []Field{{Name: `we"ird`, Type: types.Bigint}}, `{"we\"ird":"a\u0001b"}`)
 	want = `field "we\"ird": cannot parse "a\u0001b" as BIGINT: invalid JSON number`
 	if err == nil || err.Error() != want {
 		t.Errorf("quoted field: got %v; want %s", err, want)
 	}
-	_, err = decodeOne(t, []Field{{"s", types.Bigint}}, "{\"s\":\"\xff\"}")
+	_, err = decodeOne(t, []Field{{Name: "s", Type: types.Bigint}}, "{\"s\":\"\xff\"}")
 	want = "field \"s\": cannot parse \"\uFFFD\" as BIGINT: invalid JSON number"
 	if err == nil || err.Error() != want {
 		t.Errorf("invalid UTF-8: got %v; want %s", err, want)
@@ -335,7 +335,7 @@ func TestDecodeErrorText(t *testing.T) {
 // TestDecodeRow decodes several fields at once: order of keys, extra keys,
 // whitespace, escaped keys, duplicate keys, and one key read by two columns.
 func TestDecodeRow(t *testing.T) {
-	click := []Field{{"user_id", types.Bigint}, {"page", types.Varchar}, {"ts", types.Timestamp}}
+	click := []Field{{Name: "user_id", Type: types.Bigint}, {Name: "page", Type: types.Varchar}, {Name: "ts", Type: types.Timestamp}}
 	ts := utcMs(2026, 11, 23, 10, 1, 0, 123)
 	tests := []struct {
 		name   string
@@ -358,12 +358,12 @@ func TestDecodeRow(t *testing.T) {
 			[]types.Value{types.IntValue(1), types.NullOf(types.Varchar), types.NullOf(types.Timestamp)}},
 		{"escaped duplicate: plain spelling wins", click, `{"us\u0065r_id":1,"user_id":2}`,
 			[]types.Value{types.IntValue(2), types.NullOf(types.Varchar), types.NullOf(types.Timestamp)}},
-		{"one key, two columns", []Field{{"a", types.Bigint}, {"a", types.Varchar}, {"b", types.Double}}, `{"a":5,"b":1}`,
+		{"one key, two columns", []Field{{Name: "a", Type: types.Bigint}, {Name: "a", Type: types.Varchar}, {Name: "b", Type: types.Double}}, `{"a":5,"b":1}`,
 			[]types.Value{types.IntValue(5), types.StringValue("5"), types.FloatValue(1)}},
 		{"no fields", nil, `{"a":5}`, []types.Value{}},
-		{"unread values are not checked", []Field{{"a", types.Bigint}}, `{"a":1,"b":01,"c":"\x","d":NaN}`,
+		{"unread values are not checked", []Field{{Name: "a", Type: types.Bigint}}, `{"a":1,"b":01,"c":"\x","d":NaN}`,
 			[]types.Value{types.IntValue(1)}},
-		{"empty key", []Field{{"", types.Varchar}}, `{"":"v"}`, []types.Value{types.StringValue("v")}},
+		{"empty key", []Field{{Name: "", Type: types.Varchar}}, `{"":"v"}`, []types.Value{types.StringValue("v")}},
 	}
 	for _, tt := range tests {
 		row, err := decodeOne(t, tt.fields, tt.msg)
@@ -382,7 +382,7 @@ func TestDecodeRow(t *testing.T) {
 // TestDecodeAtomic: a message that fails on its last field appends nothing,
 // and the decoder goes on appending whole rows afterwards.
 func TestDecodeAtomic(t *testing.T) {
-	fields := []Field{{"a", types.Bigint}, {"b", types.Varchar}, {"c", types.Timestamp}}
+	fields := []Field{{Name: "a", Type: types.Bigint}, {Name: "b", Type: types.Varchar}, {Name: "c", Type: types.Timestamp}}
 	d := NewJSONDecoder(fields)
 	b := types.NewBatch(fieldTypes(fields), 0)
 	msgs := []string{
@@ -415,7 +415,7 @@ func TestDecodeAtomic(t *testing.T) {
 // parser's buffer or the message, on every path (interned, beyond the intern
 // limits, unescaped, JSON text of numbers and objects).
 func TestDecodeStringsOutliveMessage(t *testing.T) {
-	fields := []Field{{"s", types.Varchar}}
+	fields := []Field{{Name: "s", Type: types.Varchar}}
 	d := NewJSONDecoder(fields)
 	b := types.NewBatch(fieldTypes(fields), 0)
 	long := strings.Repeat("L", internMaxLen+1)
@@ -442,7 +442,7 @@ func TestDecodeStringsOutliveMessage(t *testing.T) {
 }
 
 func TestDecodeIntern(t *testing.T) {
-	fields := []Field{{"s", types.Varchar}, {"t", types.Varchar}}
+	fields := []Field{{Name: "s", Type: types.Varchar}, {Name: "t", Type: types.Varchar}}
 	d := NewJSONDecoder(fields)
 	b := types.NewBatch(fieldTypes(fields), 0)
 	for range 2 {
@@ -472,7 +472,7 @@ func TestDecodeIntern(t *testing.T) {
 
 // TestDecodeNoAlloc: the steady state of the click message allocates nothing.
 func TestDecodeNoAlloc(t *testing.T) {
-	fields := []Field{{"user_id", types.Bigint}, {"page", types.Varchar}, {"ts", types.Timestamp}}
+	fields := []Field{{Name: "user_id", Type: types.Bigint}, {Name: "page", Type: types.Varchar}, {Name: "ts", Type: types.Timestamp}}
 	d := NewJSONDecoder(fields)
 	b := types.NewBatch(fieldTypes(fields), 1024)
 	msg := []byte(clickMsg)
@@ -495,13 +495,13 @@ func TestNewJSONDecoderUnknownType(t *testing.T) {
 			t.Error("no panic for a field of type Unknown")
 		}
 	}()
-	NewJSONDecoder([]Field{{"x", types.Unknown}})
+	NewJSONDecoder([]Field{{Name: "x", Type: types.Unknown}})
 }
 
 // fuzzFields reads one key of each type, and one key twice.
 var fuzzFields = []Field{
-	{"i", types.Bigint}, {"d", types.Double}, {"s", types.Varchar},
-	{"b", types.Boolean}, {"t", types.Timestamp}, {"n", types.Interval}, {"i", types.Varchar},
+	{Name: "i", Type: types.Bigint}, {Name: "d", Type: types.Double}, {Name: "s", Type: types.Varchar},
+	{Name: "b", Type: types.Boolean}, {Name: "t", Type: types.Timestamp}, {Name: "n", Type: types.Interval}, {Name: "i", Type: types.Varchar},
 }
 
 // FuzzDecode: Decode never panics; it appends one row or returns a

@@ -149,8 +149,8 @@ func randomString(r *rand.Rand) string {
 // and random ones.
 func TestRoundTrip(t *testing.T) {
 	fields := []Field{
-		{"i", types.Bigint}, {"d", types.Double}, {"s", types.Varchar},
-		{"b", types.Boolean}, {"t", types.Timestamp}, {"n", types.Interval},
+		{Name: "i", Type: types.Bigint}, {Name: "d", Type: types.Double}, {Name: "s", Type: types.Varchar},
+		{Name: "b", Type: types.Boolean}, {Name: "t", Type: types.Timestamp}, {Name: "n", Type: types.Interval},
 	}
 	names := make([]string, len(fields))
 	for i, f := range fields {

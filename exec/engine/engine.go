@@ -207,8 +207,13 @@ func (e *Engine) runSinkOnce(ctx context.Context, rs *runningSink) error {
 		if !ok {
 			return fmt.Errorf("topic %q of stream %q does not exist", plan.Scan.Stream.Topic, plan.Scan.Stream.Name)
 		}
-		txn = &kafkaTxn{producer: producer, client: e.cfg.Client, group: "streamsql-" + def.ID,
+		kt := &kafkaTxn{producer: producer, client: e.cfg.Client, group: "streamsql-" + def.ID,
 			topic: info.Name, partitions: info.Partitions}
+		txn = kt
+		// On stop (DROP SINK, shutdown) abort the open transaction at once,
+		// so read_committed readers of the topic are not held back until
+		// the transaction times out; its rows are produced again on restart.
+		defer kt.abort()
 	}
 	nkeys, hasTime := exec.SinkLayout(plan)
 	keyNames := plan.KeyNames[:nkeys]
@@ -264,18 +269,36 @@ type kafkaTxn struct {
 	group      string
 	topic      string
 	partitions int
+	// open is set while a transaction is open (the coordinator's goroutine
+	// and the supervisor after the query ended touch it, never together).
+	open bool
 }
 
-func (t *kafkaTxn) Begin() error { return t.producer.BeginTxn() }
+func (t *kafkaTxn) Begin() error {
+	if err := t.producer.BeginTxn(); err != nil {
+		return err
+	}
+	t.open = true
+	return nil
+}
+
+func (t *kafkaTxn) abort() {
+	if t.open {
+		_ = t.producer.AbortTxn()
+		t.open = false
+	}
+}
 
 func (t *kafkaTxn) Commit(epoch int64, offsets []int64) error {
 	if err := t.producer.AddOffsetsToTxn(t.group, t.topic, offsets, fmt.Sprintf("epoch=%d", epoch)); err != nil {
 		return err
 	}
 	if err := t.producer.CommitTxn(); err != nil {
+		t.open = false
 		return err
 	}
-	return t.producer.BeginTxn()
+	t.open = false
+	return t.Begin()
 }
 
 func (t *kafkaTxn) Committed(epoch int64) (bool, error) {

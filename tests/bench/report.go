@@ -307,7 +307,11 @@ func (r *report) printSinks(p func(string, ...any)) {
 			p("  run %d %s: %s", x.Run, x.Delivery, x.Problem)
 		}
 	}
-	p("  Sinks' events/CPU-s are per CPU-second of the whole server, the embedded broker included, as for (b).")
+	if r.embedded {
+		p("  Sinks' events/CPU-s are per CPU-second of the whole server, the embedded broker included, as for (b).")
+	} else {
+		p("  Sinks' events/CPU-s are per CPU-second of the server process, as for (b).")
+	}
 	p("  +ckpt: CREATE SINK to the first checkpoint completed after rows_in = N. checkpoint ms and bytes are")
 	p("  SHOW SINKS's checkpoint_ms and checkpoint_bytes. The sinks run one after the other on one server.")
 	for i, x := range med {
