@@ -28,7 +28,7 @@ func (fakeCatalog) Stream(name string) (*catalog.Stream, bool) {
 	return nil, false
 }
 
-func plan(t *testing.T, q string, mode planner.Mode) *planner.Plan {
+func plan(t testing.TB, q string, mode planner.Mode) *planner.Plan {
 	t.Helper()
 	sel, err := sql.ParseSelect(q)
 	if err != nil {
