@@ -50,6 +50,8 @@ type binder struct {
 	agg *aggBinder
 	// rank maps a window function call to the column holding its result.
 	rank map[ast.Node]Expr
+	// now is NOW()'s value in a bounded query, nil in a continuous one.
+	now *types.Value
 }
 
 func (b *binder) pos(n ast.Node) int {
@@ -222,9 +224,40 @@ func (b *binder) column(n *ast.ColumnNameExpr) (Expr, error) {
 		c := b.sc.cols[i]
 		return &ColRef{Idx: i, Name: c.Name, T: c.Type}, nil
 	}
+	// A field of a ROW column: the parser reads `bid.auction` as table bid,
+	// column auction, but a stream's ROW column bid is stored as its leaves
+	// "bid.auction", .... So are `s.bid.auction` (s the stream or its alias)
+	// and, for a ROW in a ROW, `bid.url.host`.
+	if table != "" {
+		var leaves []string
+		if schema := n.Name.Schema.O; schema != "" {
+			if strings.EqualFold(schema, b.sc.table) {
+				leaves = append(leaves, table+"."+name)
+			}
+			leaves = append(leaves, schema+"."+table+"."+name)
+		} else {
+			leaves = append(leaves, table+"."+name)
+		}
+		for _, leaf := range leaves {
+			if i, ok := b.sc.lookup("", leaf); ok {
+				c := b.sc.cols[i]
+				return &ColRef{Idx: i, Name: c.Name, T: c.Type}, nil
+			}
+		}
+	}
 	pos := b.pos(n)
 	if pos == 0 {
 		pos = b.q.IdentPosition(name)
+	}
+	// A whole ROW column (`bid`, or `bid.url` of a ROW in a ROW) is not a
+	// value StreamSQL has.
+	whole := name
+	if table != "" && !strings.EqualFold(table, b.sc.table) {
+		whole = table + "." + name
+	}
+	if fields := rowFieldsOf(b.sc, whole); len(fields) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "column %q is a ROW; a whole ROW value is not supported", whole).
+			At(pos).WithHint("Select its fields instead: %s.", strings.Join(fields, ", "))
 	}
 	full := name
 	if table != "" {
@@ -482,6 +515,9 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (Expr, error) {
 			return b.namedCall(n, "concat_op", "||", true, args)
 		}
 	case "now", "current_timestamp", "localtimestamp":
+		if b.now != nil && len(n.Args) == 0 {
+			return &Literal{*b.now}, nil
+		}
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s() is not supported in a streaming query: results would depend on processing time", name).
 			At(b.pos(n)).WithHint("Use the event-time column (or rowtime) instead.")
 	case timestampLiteralFunc:

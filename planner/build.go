@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
@@ -63,6 +64,12 @@ func (p *Plan) Explain() []string { return Explain(p.Root) }
 // Build plans q against cat.
 func Build(q *sql.Query, cat Catalog, mode Mode) (*Plan, error) {
 	b := &builder{q: q, cat: cat, mode: mode}
+	if mode == Bounded {
+		// NOW() in a bounded query is the moment the statement began, as
+		// in PostgreSQL; a continuous query refuses it (processing time).
+		now := types.TimestampValue(time.Now().UnixMilli())
+		b.now = &now
+	}
 	return b.build()
 }
 
@@ -74,6 +81,8 @@ type builder struct {
 	singleTask bool
 	// sources collects the streams and views the query reads.
 	sources *[]string
+	// now is NOW()'s value in a bounded query; nil in a continuous one.
+	now *types.Value
 }
 
 func (b *builder) unsupported(n ast.Node, format string, args ...any) *sqlerr.Error {
@@ -106,7 +115,7 @@ func (b *builder) buildSelect(sel *ast.SelectStmt, top bool) (*Plan, error) {
 		return nil, err
 	}
 	sc := &scope{table: alias, cols: input.Schema(), timeCols: timeColumns(input)}
-	bd := &binder{q: b.q, sc: sc}
+	bd := &binder{q: b.q, sc: sc, now: b.now}
 	node := input
 	if sel.Where != nil {
 		if agg := firstAggregate(sel.Where); agg != nil {
@@ -153,7 +162,7 @@ func (b *builder) buildSelect(sel *ast.SelectStmt, top bool) (*Plan, error) {
 			return nil, err
 		}
 		node = aggNode
-		pb := &binder{q: b.q, sc: &scope{cols: aggNode.Schema()}, agg: ab}
+		pb := &binder{q: b.q, sc: &scope{cols: aggNode.Schema()}, agg: ab, now: b.now}
 		for _, f := range fields {
 			e, err := pb.bind(f.Expr)
 			if err != nil {
@@ -207,7 +216,7 @@ func (b *builder) buildSelect(sel *ast.SelectStmt, top bool) (*Plan, error) {
 			node = r
 			plan.SingleTask = true
 			rc := &ColRef{Idx: len(r.Schema()) - 1, Name: r.Name, T: types.Bigint}
-			bd = &binder{q: b.q, sc: &scope{table: sc.table, cols: r.Schema(), timeCols: sc.timeCols}, rank: map[ast.Node]Expr{wf: rc}}
+			bd = &binder{q: b.q, sc: &scope{table: sc.table, cols: r.Schema(), timeCols: sc.timeCols}, rank: map[ast.Node]Expr{wf: rc}, now: b.now}
 		}
 		for _, f := range fields {
 			e, err := bd.bind(f.Expr)
@@ -317,7 +326,7 @@ func (b *builder) named(name string) (Node, *Scan, string, error) {
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("view %s: %w", v.Name, err)
 		}
-		sub, err := (&builder{q: q, cat: b.cat, mode: b.mode, sources: b.sources}).buildSelect(q.Select, false)
+		sub, err := (&builder{q: q, cat: b.cat, mode: b.mode, sources: b.sources, now: b.now}).buildSelect(q.Select, false)
 		if err != nil {
 			return nil, nil, "", fmt.Errorf("view %s no longer plans: %w", v.Name, err)
 		}
@@ -336,6 +345,11 @@ func (b *builder) named(name string) (Node, *Scan, string, error) {
 	if st.Timestamp != "" {
 		scan.TimeCol = st.Column(st.Timestamp)
 	}
+	computed, err := BindComputed(st)
+	if err != nil {
+		return nil, nil, "", computedScanError(st, err)
+	}
+	scan.Computed = computed
 	return scan, scan, st.Name, nil
 }
 

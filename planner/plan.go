@@ -64,11 +64,39 @@ type Node interface {
 
 // Scan reads a stream's topic and decodes each message into the stream's
 // columns, followed by the pseudo-column rowtime: the row's event time.
+// Computed columns are evaluated right after decoding, before event time
+// is taken, so the event-time column may be a computed one; to the nodes
+// above they are ordinary columns.
 type Scan struct {
 	Stream *catalog.Stream
 	// TimeCol is the stream column holding event time, or -1 when event time
 	// is the Kafka record timestamp.
 	TimeCol int
+	// Computed are the stream's computed columns, in column order.
+	Computed []ComputedColumn
+}
+
+// ComputedColumn is a stream column computed from the decoded ones.
+type ComputedColumn struct {
+	// Col is the column's index in Stream.Columns, and in the scan's output.
+	Col int
+	// Expr computes the column. It is bound over the decoded columns alone:
+	// its column i is Stream.Columns[Decoded()[i]].
+	Expr Expr
+}
+
+// Decoded returns the indexes in Stream.Columns of the columns decoded from
+// each message (all but the computed ones), in order.
+func (s *Scan) Decoded() []int { return decodedColumns(s.Stream) }
+
+func decodedColumns(st *catalog.Stream) []int {
+	out := make([]int, 0, len(st.Columns))
+	for i, c := range st.Columns {
+		if !c.Computed() {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // RowtimeName is the pseudo-column every scan appends: the event time.
@@ -96,8 +124,16 @@ func (s *Scan) describe() string {
 	if s.TimeCol >= 0 {
 		et = s.Stream.Columns[s.TimeCol].Name
 	}
-	return fmt.Sprintf("StreamScan { stream: %s, topic: %s, format: %s, event_time: %s, watermark_delay: %s }",
-		s.Stream.Name, s.Stream.Topic, s.Stream.Format, et, FormatDuration(s.Stream.WatermarkDelay))
+	computed := ""
+	if len(s.Computed) > 0 {
+		parts := make([]string, len(s.Computed))
+		for i, c := range s.Computed {
+			parts[i] = s.Stream.Columns[c.Col].Name + " := " + c.Expr.String()
+		}
+		computed = ", computed: [" + strings.Join(parts, ", ") + "]"
+	}
+	return fmt.Sprintf("StreamScan { stream: %s, topic: %s, format: %s, event_time: %s, watermark_delay: %s%s }",
+		s.Stream.Name, s.Stream.Topic, s.Stream.Format, et, FormatDuration(s.Stream.WatermarkDelay), computed)
 }
 
 // Filter keeps the rows for which Cond is true.

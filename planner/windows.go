@@ -52,7 +52,7 @@ func (b *builder) windowTVF(sel *ast.SelectStmt, fc *ast.FuncCallExpr) (Node, *S
 	}
 	kind := WindowKind(strings.ToUpper(stringArg(fc.Args[0])))
 	sc := &scope{table: alias, cols: input.Schema(), timeCols: timeColumns(input)}
-	bd := &binder{q: b.q, sc: sc}
+	bd := &binder{q: b.q, sc: sc, now: b.now}
 	t, err := bd.bind(fc.Args[1])
 	if err != nil {
 		return nil, nil, "", err

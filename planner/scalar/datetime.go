@@ -194,10 +194,11 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		var m memo[timeField]
 		return &Impl{Name: "date_part", Ret: bi, ArgTypes: at,
 			Check: checkConst(0, func(u string) error { _, err := lookupExtractField(u); return err }),
 			Eval: func(v []types.Value) (types.Value, error) {
-				f, err := lookupExtractField(v[0].S)
+				f, err := m.get(v[0].S, lookupExtractField)
 				if err != nil {
 					return types.Value{}, err
 				}
@@ -225,10 +226,11 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
+		var m memo[timeField]
 		return &Impl{Name: "date_trunc", Ret: ts, ArgTypes: at,
 			Check: checkConst(0, func(u string) error { _, err := lookupTruncField(u); return err }),
 			Eval: func(v []types.Value) (types.Value, error) {
-				f, err := lookupTruncField(v[0].S)
+				f, err := m.get(v[0].S, lookupTruncField)
 				if err != nil {
 					return types.Value{}, err
 				}

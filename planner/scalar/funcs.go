@@ -129,21 +129,11 @@ func init() {
 			if v[1].Null {
 				return types.NullOf(bi), nil
 			}
-			c, _ := utf8.DecodeRuneInString(v[1].S)
 			if v[0].Null || v[1].S == "" {
 				return types.IntValue(0), nil
 			}
-			var n int64
-			if c < utf8.RuneSelf {
-				n = int64(strings.Count(v[0].S, v[1].S[:1]))
-			} else {
-				for _, r := range v[0].S {
-					if r == c {
-						n++
-					}
-				}
-			}
-			return types.IntValue(n), nil
+			_, size := utf8.DecodeRuneInString(v[1].S)
+			return types.IntValue(int64(strings.Count(v[0].S, v[1].S[:size]))), nil
 		}}, nil
 	})
 	substr := func(name string) {

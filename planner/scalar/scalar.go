@@ -5,6 +5,14 @@
 // The planner calls Resolve while binding; the executor calls Impl.Eval. Both
 // see the same table, so a function cannot type-check one way and run
 // another. Aggregates are not here (see the planner's aggregate list).
+//
+// Semantics follow PostgreSQL, except for the functions Nexmark queries use
+// as Flink defines them: SPLIT_INDEX (0-based, NULL out of range),
+// REGEXP_EXTRACT (group 0 by default, NULL on no match), REGEXP_REPLACE
+// (every match, literal replacement), DATE_FORMAT (Java patterns), EXTRACT
+// and HOUR/MINUTE/... (whole numbers), and Nexmark's COUNT_CHAR UDF.
+// Regular expressions use Go's RE2 syntax. DECIMAL/NUMERIC values are
+// DOUBLE PRECISION (64-bit floating point), so 0.908 * price is a double.
 package scalar
 
 import (

@@ -1321,3 +1321,35 @@ func TestRegexpPatternPerRow(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRowFunctions measures the per-row cost of the functions that
+// compile a constant argument (a pattern, a format, a unit) once per Impl.
+func BenchmarkRowFunctions(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		args []types.Value
+	}{
+		{"regexp_extract", []types.Value{s("https://www.nexmark.com/item?x=1&channel_id=42&y=2"), s("(&|^)channel_id=([^&]*)"), i(2)}},
+		{"split_index", []types.Value{s("https://www.nexmark.com/auction/item/42"), s("/"), i(3)}},
+		{"date_format", []types.Value{ts(T), s("yyyy-MM-dd HH:mm")}},
+		{"date_trunc", []types.Value{s("MINUTE"), ts(T)}},
+		{"hour", []types.Value{ts(T)}},
+	} {
+		argTypes := make([]types.Type, len(c.args))
+		for k, a := range c.args {
+			argTypes[k] = a.Type
+		}
+		impl, err := scalar.Resolve(c.name, argTypes)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := impl.Eval(c.args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
