@@ -21,11 +21,22 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// Column is one declared column of a stream.
+// Column is one column of a stream: a column decoded from each message, or
+// a computed one. A ROW column is stored as its leaves, one Column each,
+// named "bid.auction" after the path to them.
 type Column struct {
 	Name string     `json:"name"`
 	Type types.Type `json:"type"`
+	// Path is the JSON path of a leaf of a ROW column (["bid", "auction"]);
+	// empty means [Name].
+	Path []string `json:"path,omitempty"`
+	// Expr is the SQL text of a computed column (`name AS expr`), evaluated
+	// over the decoded columns; empty for a decoded column.
+	Expr string `json:"expr,omitempty"`
 }
+
+// Computed reports whether the column is computed rather than decoded.
+func (c Column) Computed() bool { return c.Expr != "" }
 
 // Stream is a named, typed view of a Kafka topic.
 type Stream struct {

@@ -123,7 +123,10 @@ func (s *SessionAgg) Process(b *types.Batch, out Collector) error {
 		first := list[touch[0]]
 		g := first.Val
 		for _, i := range touch[1:] {
-			mergeGroup(s.core.aggs, g, list[i].Val)
+			if err := s.core.mergeGroups(g, list[i].Val); err != nil {
+				return err
+			}
+			g.start = min(g.start, list[i].Val.start)
 			s.cache.Delete(list[i])
 		}
 		s.core.fold(g, r)
@@ -161,33 +164,6 @@ func contains(xs []int, x int) bool {
 		}
 	}
 	return false
-}
-
-// mergeGroup folds src's accumulators into dst's (COUNT, SUM, AVG, MIN and
-// MAX; the planner admits only these in session windows).
-func mergeGroup(aggs []planner.AggCall, dst, src *group) {
-	for i, a := range aggs {
-		d, s := &dst.accs[i], &src.accs[i]
-		switch a.Func {
-		case planner.AggCountStar, planner.AggCount:
-			d.n += s.n
-		case planner.AggSum, planner.AggAvg:
-			d.n += s.n
-			d.i += s.i
-			d.f += s.f
-		case planner.AggMin, planner.AggMax:
-			if s.n == 0 {
-				continue
-			}
-			if d.n == 0 {
-				d.min = s.min
-			} else if c := types.Compare(s.min, d.min); (a.Func == planner.AggMin && c < 0) || (a.Func == planner.AggMax && c > 0) {
-				d.min = s.min
-			}
-			d.n += s.n
-		}
-	}
-	dst.start = min(dst.start, src.start)
 }
 
 func (s *SessionAgg) OnWatermark(wm int64, out Collector) error {

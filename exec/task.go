@@ -57,7 +57,14 @@ type sourceTask struct {
 	src       Source
 	next      int64 // next offset to read
 	end       int64 // bounded: stop at this offset; -1 for continuous
-	dec       *codec.JSONDecoder
+	dec       codec.Decoder
+	// decoded views the batch's decoded columns (all stream columns but
+	// the computed ones), in order: the decoder appends to it, and computed
+	// columns are evaluated over it.
+	decoded  *types.Batch
+	computed []computedColumn
+	// rowRec[r] is the index in the polled records of the batch's row r.
+	rowRec    []int
 	ncols     int // stream columns; the batch has ncols+1 (rowtime last)
 	timeCol   int
 	delay     int64
@@ -101,7 +108,26 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 	}
 	t.batch = types.NewBatch(sch, pollMax)
 	t.batch.Keys = make([][]byte, 0, pollMax)
-	t.dec = codec.NewJSONDecoder(decoderFields(schema[:len(st.Columns)]))
+	decoded := scan.Decoded()
+	t.decoded = &types.Batch{Cols: make([]*types.Column, len(decoded))}
+	decSchema := make([]planner.Column, len(decoded))
+	for i, c := range decoded {
+		t.decoded.Cols[i] = t.batch.Cols[c]
+		decSchema[i] = schema[c]
+	}
+	fields := decoderFields(decSchema)
+	for i, c := range decoded {
+		fields[i].Path = st.Columns[c].Path
+	}
+	switch st.Format {
+	case "csv":
+		t.dec = codec.NewCSVDecoder(fields)
+	default:
+		t.dec = codec.NewJSONDecoder(fields)
+	}
+	for _, c := range scan.Computed {
+		t.computed = append(t.computed, computedColumn{col: t.batch.Cols[c.Col], ev: compile(c.Expr, pol)})
+	}
 	ops, err := g.operators(lower, pol, len(g.aggs) == 0)
 	if err != nil {
 		return nil, err
@@ -197,42 +223,70 @@ func (t *sourceTask) run(ctx context.Context) error {
 	}
 }
 
-// process decodes records into the task's batch and pushes it through.
+// computedColumn evaluates one computed column of the stream over the
+// decoded columns and appends the result to col, a column of the batch.
+type computedColumn struct {
+	col *types.Column
+	ev  evaluator
+}
+
+// process decodes records into the task's batch, computes the computed
+// columns, stamps event time and pushes the batch through.
 func (t *sourceTask) process(ctx context.Context, recs []kafka.Record) error {
 	b := t.batch
 	b.Reset()
 	b.Cols = b.Cols[:t.ncols+1]
 	rowtime := b.Cols[t.ncols]
 	stats := &t.g.cfg.Stats
+	t.rowRec = t.rowRec[:0]
 	for i := range recs {
-		r := &recs[i]
-		t.next = r.Offset + 1
-		if err := t.dec.Decode(r.Value, b); err != nil {
+		t.next = recs[i].Offset + 1
+		if err := t.dec.Decode(recs[i].Value, t.decoded); err != nil {
 			(*stats).DecodeErrors.Add(1)
 			continue
 		}
-		ts := r.Timestamp
+		t.rowRec = append(t.rowRec, i)
+	}
+	n := len(t.rowRec)
+	if n > 0 {
+		// Computed columns come before event time, which may be one.
+		for _, c := range t.computed {
+			col, err := c.ev.eval(t.decoded)
+			if err != nil {
+				return err
+			}
+			appendColumn(c.col, col)
+		}
+	}
+	dropped := 0
+	for r := 0; r < n; r++ {
+		rec := &recs[t.rowRec[r]]
+		ts := rec.Timestamp
 		if t.timeCol >= 0 {
 			c := b.Cols[t.timeCol]
-			last := c.Len() - 1
-			if c.Nulls[last] {
+			if c.Nulls[r] {
 				// No event time: the row cannot be placed in time. Count it as
-				// bad data and drop it, as for an undecodable message.
-				for _, col := range b.Cols[:t.ncols] {
-					truncate(col, last)
-				}
-				(*stats).DecodeErrors.Add(1)
-				continue
+				// bad data and drop it below, as for an undecodable message.
+				dropped++
 			}
-			ts = c.Ints[last]
+			ts = c.Ints[r]
 		}
 		rowtime.Append(types.TimestampValue(ts))
-		b.Keys = append(b.Keys, r.Key)
-		if ts > t.maxTs {
+		b.Keys = append(b.Keys, rec.Key)
+		if ts > t.maxTs && (t.timeCol < 0 || !b.Cols[t.timeCol].Nulls[r]) {
 			t.maxTs = ts
 		}
 	}
-	n := b.Len()
+	if dropped > 0 {
+		t.sel = t.sel[:0]
+		tc := b.Cols[t.timeCol]
+		for r := 0; r < n; r++ {
+			t.sel = append(t.sel, !tc.Nulls[r])
+		}
+		b.Keep(t.sel)
+		(*stats).DecodeErrors.Add(int64(dropped))
+	}
+	n = b.Len()
 	(*stats).RowsIn.Add(int64(n))
 	if n > 0 {
 		if err := t.chain.process(b); err != nil {
@@ -251,19 +305,18 @@ func (t *sourceTask) process(ctx context.Context, recs []kafka.Record) error {
 	return nil
 }
 
-// truncate drops the last row of c (a row the decoder appended but the
-// task rejected).
-func truncate(c *types.Column, n int) {
-	c.Nulls = c.Nulls[:n]
-	switch c.Type {
+// appendColumn appends the rows of src to dst, a column of the same type.
+func appendColumn(dst, src *types.Column) {
+	dst.Nulls = append(dst.Nulls, src.Nulls...)
+	switch dst.Type {
 	case types.Double:
-		c.Floats = c.Floats[:n]
+		dst.Floats = append(dst.Floats, src.Floats...)
 	case types.Varchar:
-		c.Strs = c.Strs[:n]
+		dst.Strs = append(dst.Strs, src.Strs...)
 	case types.Boolean:
-		c.Bools = c.Bools[:n]
+		dst.Bools = append(dst.Bools, src.Bools...)
 	default:
-		c.Ints = c.Ints[:n]
+		dst.Ints = append(dst.Ints, src.Ints...)
 	}
 }
 

@@ -249,6 +249,9 @@ func (b *binder) column(n *ast.ColumnNameExpr) (Expr, error) {
 	if pos == 0 {
 		pos = b.q.IdentPosition(name)
 	}
+	if schema := n.Name.Schema.O; schema != "" && !strings.EqualFold(schema, b.sc.table) && len(rowFieldsOf(b.sc, schema)) == 0 {
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "missing FROM-clause entry for table %q", schema).At(pos)
+	}
 	// A whole ROW column (`bid`, or `bid.url` of a ROW in a ROW) is not a
 	// value StreamSQL has.
 	whole := name
@@ -258,6 +261,12 @@ func (b *binder) column(n *ast.ColumnNameExpr) (Expr, error) {
 	if fields := rowFieldsOf(b.sc, whole); len(fields) > 0 {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "column %q is a ROW; a whole ROW value is not supported", whole).
 			At(pos).WithHint("Select its fields instead: %s.", strings.Join(fields, ", "))
+	}
+	if table != "" && !strings.EqualFold(table, b.sc.table) {
+		if fields := rowFieldsOf(b.sc, table); len(fields) > 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %q does not exist", table+"."+name).
+				At(pos).WithHint("The fields of ROW %s are: %s.", table, strings.Join(fields, ", "))
+		}
 	}
 	full := name
 	if table != "" {

@@ -609,23 +609,13 @@ func (b *builder) aggregate(sel *ast.SelectStmt, fields []*ast.SelectField, bd *
 			}
 		}
 		for _, a := range ab.aggs {
-			if a.Arg != nil && refsWindowCols(a.Arg, ab) {
+			if (a.Arg != nil && refsWindowCols(a.Arg, ab)) || (a.Filter != nil && refsWindowCols(a.Filter, ab)) {
 				return nil, nil, b.unsupported(sel, "aggregating window_start or window_end is not supported")
 			}
 		}
 		var err error
 		if input, err = withoutWindowAssign(input, wa); err != nil {
 			return nil, nil, err
-		}
-	}
-	if ab.window != nil && ab.window.Kind == Session {
-		for _, a := range ab.aggs {
-			switch a.Func {
-			case AggCountStar, AggCount, AggSum, AggAvg, AggMin, AggMax:
-			default:
-				return nil, nil, b.unsupported(sel, "%s is not supported in SESSION windows yet", a.Func).
-					WithHint("Session windows support COUNT, SUM, AVG, MIN and MAX.")
-			}
 		}
 	}
 	ex := &Exchange{Input: input, Keys: ab.keys}

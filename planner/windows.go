@@ -176,6 +176,9 @@ func (ab *aggBinder) windowBound(fc *ast.FuncCallExpr) (Expr, bool, error) {
 	if ab.window == nil || !strings.EqualFold(string(ab.window.Kind), kind) || ab.tvf {
 		return nil, true, sqlerr.New(sqlerr.GroupingError, "%s requires GROUP BY %s(...)", upper, strings.ToUpper(kind)).At(q.Position(fc))
 	}
+	if want := map[string]int{"tumble": 2, "hop": 3, "session": 2}[kind]; len(fc.Args) != want {
+		return nil, true, sqlerr.New(sqlerr.UndefinedFunction, "%s takes %d arguments, like the %s it refers to", upper, want, strings.ToUpper(kind)).At(q.Position(fc))
+	}
 	w, err := ab.groupWindow(fc)
 	if err != nil {
 		return nil, true, err

@@ -437,7 +437,9 @@ func asSelect(c *cursor) (*Query, error) {
 	return parseQuery(c.p, c.rest())
 }
 
-// columnDefs parses the inside of CREATE STREAM's column list.
+// columnDefs parses the inside of CREATE STREAM's column list: columns
+// `name type`, ROW columns `name ROW<field type, ...>` and computed columns
+// `name AS expr`, separated by commas.
 func columnDefs(c *cursor) ([]ColumnDef, error) {
 	var cols []ColumnDef
 	for {
@@ -446,11 +448,19 @@ func columnDefs(c *cursor) ([]ColumnDef, error) {
 		if col.Name, col.Pos, err = c.name(); err != nil {
 			return nil, err
 		}
-		tn, err := typeName(c)
-		if err != nil {
-			return nil, err
+		if c.acceptWord("AS") {
+			if col.Expr, col.ExprPos, err = computedExpr(c); err != nil {
+				return nil, err
+			}
+		} else {
+			r := &rowParser{c: c}
+			if err := r.columnType(&col); err != nil {
+				return nil, err
+			}
+			if err := r.done(); err != nil {
+				return nil, err
+			}
 		}
-		col.Type, col.TypeName = tn.typ, tn.text
 		cols = append(cols, col)
 		if c.atEnd() {
 			return cols, nil
@@ -459,6 +469,151 @@ func columnDefs(c *cursor) ([]ColumnDef, error) {
 			return nil, c.err()
 		}
 	}
+}
+
+// rowParser reads a column's type, which may be a ROW type. The angle
+// brackets of ROW<...> are not grouped like parentheses, so nested ROWs
+// are read token by token; the lexer reads the ">>" that closes two of
+// them at once as one token, which owed records.
+type rowParser struct {
+	c *cursor
+	// owed counts the ROWs a ">>" closed besides the innermost one; each
+	// enclosing ROW takes one as its own ">".
+	owed int
+}
+
+// columnType parses a type name or a ROW type into col.
+func (r *rowParser) columnType(col *ColumnDef) error {
+	c := r.c
+	if n := c.peek(); n != nil && n.isWord("ROW") && c.i+1 < len(c.nodes) {
+		next := c.nodes[c.i+1]
+		switch {
+		case next.isOp("<>"): // ROW<> has no fields
+			return c.p.errNear(next.tok)
+		case next.isOp("<"):
+			c.i += 2
+			fields, err := r.rowFields()
+			if err != nil {
+				return err
+			}
+			col.Fields, col.TypeName = fields, "ROW"
+			return nil
+		case next.group:
+			// ROW(field type, ...): the same, in parentheses.
+			c.i++
+			g, _ := c.group()
+			inner := &rowParser{c: g}
+			fields, err := inner.fieldList(nil)
+			if err != nil {
+				return err
+			}
+			col.Fields, col.TypeName = fields, "ROW"
+			return inner.done()
+		}
+	}
+	tn, err := typeName(c)
+	if err != nil {
+		return err
+	}
+	col.Type, col.TypeName = tn.typ, tn.text
+	return nil
+}
+
+// done fails when a ">>" closed more ROWs than were open.
+func (r *rowParser) done() error {
+	if r.owed > 0 {
+		return r.c.p.errNear(r.c.nodes[r.c.i-1].tok)
+	}
+	return nil
+}
+
+// rowFields parses the fields of ROW<...> after the "<", through the
+// closing ">".
+func (r *rowParser) rowFields() ([]ColumnDef, error) {
+	var closed bool
+	fields, err := r.fieldList(&closed)
+	if err != nil {
+		return nil, err
+	}
+	if !closed {
+		return nil, r.c.err()
+	}
+	return fields, nil
+}
+
+// fieldList parses `name type, ...`. With closed non-nil the list ends at
+// a ">" (or ">>"), and *closed reports it was found; otherwise it runs to
+// the end of the cursor's level.
+func (r *rowParser) fieldList(closed *bool) ([]ColumnDef, error) {
+	c := r.c
+	var fields []ColumnDef
+	for {
+		var f ColumnDef
+		var err error
+		if f.Name, f.Pos, err = c.name(); err != nil {
+			return nil, err
+		}
+		if err := r.columnType(&f); err != nil {
+			return nil, err
+		}
+		fields = append(fields, f)
+		if closed != nil {
+			switch {
+			case r.owed > 0: // a nested ROW's ">>" closed this one too
+				r.owed--
+				*closed = true
+				return fields, nil
+			case c.acceptOp(">"):
+				*closed = true
+				return fields, nil
+			case c.acceptOp(">>"):
+				r.owed++
+				*closed = true
+				return fields, nil
+			}
+		}
+		if closed == nil && c.atEnd() {
+			return fields, nil
+		}
+		if !c.acceptOp(",") {
+			return nil, c.err()
+		}
+	}
+}
+
+// computedExpr reads the expression of a computed column, up to the next
+// comma of the column list, and checks that it parses as one expression.
+// Errors point into the statement.
+func computedExpr(c *cursor) (string, int, error) {
+	start := c.i
+	for n := c.peek(); n != nil && !n.isOp(","); n = c.peek() {
+		c.i++
+	}
+	if c.i == start {
+		return "", 0, c.err()
+	}
+	from, to := c.nodes[start].start(), c.nodes[c.i-1].end()
+	text := c.p.input[from:to]
+	pos := charPos(c.p.input, from)
+	// The planner reads the expression as the only item of a SELECT; so
+	// does this check, and positions in its errors shift by the prefix.
+	const prefix = "SELECT "
+	q, err := ParseSelect(prefix + text)
+	if err != nil {
+		e := sqlerr.As(err)
+		if e.Position == 0 || e.Position >= charPos(prefix+text, len(prefix+text)) {
+			// "At end of input" means at the comma or ")" after it.
+			return "", 0, c.err()
+		}
+		return "", 0, e.At(pos + e.Position - 1 - len(prefix))
+	}
+	sel := q.Select
+	if len(sel.Fields.Fields) != 1 || sel.Fields.Fields[0].WildCard != nil || sel.Fields.Fields[0].AsName.O != "" ||
+		sel.From != nil || sel.Where != nil || sel.GroupBy != nil || sel.Having != nil || sel.OrderBy != nil ||
+		sel.Limit != nil || sel.Distinct || q.EmitChanges {
+		return "", 0, sqlerr.New(sqlerr.SyntaxError, "a computed column is one expression: name AS <expression>").At(pos)
+	}
+	return text, pos, nil
 }
 
 // withOptions parses an optional WITH (key = value, ...) list. A key given

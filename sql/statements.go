@@ -52,12 +52,24 @@ func (o Options) Get(key string) (string, bool) {
 	return "", false
 }
 
-// ColumnDef is one column of CREATE STREAM name (cols).
+// ColumnDef is one column of CREATE STREAM name (cols), or one field of a
+// ROW column: `name type`, `name ROW<field type, ...>` (also ROW(...)), or
+// the computed column `name AS expr`.
 type ColumnDef struct {
 	Name     string // as written, case preserved if quoted, lower-cased otherwise
 	Type     types.Type
-	TypeName string // as written, for messages
+	TypeName string // as written, for messages ("ROW" for a ROW column)
 	Pos      int    // 1-based position of the column name in the full input
+	// Fields are the fields of a ROW column, in order (Type is Unknown);
+	// a field may itself be a ROW.
+	Fields []ColumnDef
+	// Expr is the SQL text of a computed column's expression, as written;
+	// empty for other columns. Type is Unknown: the planner infers it.
+	// The text parses as one expression: "SELECT " + Expr is a valid query.
+	Expr string
+	// ExprPos is the 1-based position of Expr's first character in the
+	// full input.
+	ExprPos int
 }
 
 // CreateStream is CREATE STREAM [IF NOT EXISTS] name (cols) WITH (...) or

@@ -179,20 +179,20 @@ func (d *JSONDecoder) Decode(msg []byte, b *types.Batch) error {
 				d.vals[s] = nil // a missing parent: every field under it is NULL
 				continue
 			}
-			// Object checks the parsed kind without unescaping strings
-			// (unlike Value.Type), as convert requires.
-			o, err := pv.Object()
-			if err != nil {
+			// Value.Type unescapes a string in place, which convert must
+			// not see; but a string here fails the message anyway.
+			switch pv.Type() {
+			case fastjson.TypeObject:
+				in, _ = pv.Object()
+			case fastjson.TypeNull:
+				d.vals[s] = nil
+				continue
+			default:
 				raw := pv.MarshalTo(d.raw[:0])
 				d.raw = raw[:0]
-				if string(raw) == "null" {
-					d.vals[s] = nil
-					continue
-				}
 				return &DecodeError{Field: d.steps[st.parent].path,
 					Reason: "cannot parse " + displayJSON(raw) + " as ROW: expected a JSON object"}
 			}
-			in = o
 		}
 		d.vals[s] = in.Get(st.key)
 	}

@@ -1,17 +1,20 @@
 // Package codec converts between Kafka message payloads and typed batches:
 // a JSONDecoder turns one JSON object into one row of a types.Batch, and a
-// JSONEncoder turns one row back into one JSON object. It also owns the text
-// forms of TIMESTAMP that JSON input accepts (ParseTimestamp).
+// JSONEncoder turns one row back into one JSON object; a CSVDecoder and a
+// CSVEncoder do the same for one CSV record per message (see csv.go). It
+// also owns the text forms of TIMESTAMP that input accepts (ParseTimestamp).
 //
 // Decoding is the hot path of the engine (every event passes through it once),
 // so it reuses one fastjson parser per decoder, converts values straight from
 // their JSON text, and allocates nothing per message except VARCHAR strings
 // that are not already interned.
 //
-// What it is not: it is not a general JSON library (it reads only the top
-// level of an object, by key, into declared SQL types), it knows nothing of
-// Kafka, schemas or dead-letter topics, and it does not count or route bad
-// messages. Decode reports why a message cannot be decoded (a *DecodeError);
+// What it is not: it is not a general JSON library (it reads the values of
+// declared keys, at the top level of an object or along a path of nested
+// objects for the leaves of a ROW column, into declared SQL types; a missing
+// or null object on the path makes the leaf NULL, any other value there is
+// an error), it knows nothing of Kafka, schemas or dead-letter topics, and
+// it does not count or route bad messages. Decode reports why a message cannot be decoded (a *DecodeError);
 // the source decides what to do with it, as SEMANTICS.md ("Bad data") says.
 //
 // Conversion rules, per declared column type (a missing key or JSON null is

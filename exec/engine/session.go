@@ -368,26 +368,79 @@ func (s *Session) createStream(st *sql.CreateStream, w pgwire.ResultWriter) erro
 		return sqlerr.New(sqlerr.InvalidTableDef, "stream %q needs at least one column", st.Name).At(st.NamePos)
 	}
 	stream := &catalog.Stream{Name: st.Name, Topic: st.Name}
+	var err error
+	if stream.Format, err = streamFormatOption(opts); err != nil {
+		return err
+	}
+	// A ROW column is stored as its leaves, "bid.auction" with the JSON path
+	// [bid auction]; a computed column as its expression's text, typed by
+	// binding it below. defs[i] is the definition behind stream.Columns[i].
+	var defs []sql.ColumnDef
 	seen := map[string]bool{}
-	for _, c := range st.Columns {
-		if seen[c.Name] {
-			return sqlerr.New(sqlerr.DuplicateObject, "column %q specified more than once", c.Name).At(c.Pos)
+	var add func(c sql.ColumnDef, path []string) error
+	add = func(c sql.ColumnDef, path []string) error {
+		path = append(path[:len(path):len(path)], c.Name)
+		name := strings.Join(path, ".")
+		if seen[name] {
+			return sqlerr.New(sqlerr.DuplicateObject, "column %q specified more than once", name).At(c.Pos)
 		}
-		if c.Type == types.Interval || c.Type == types.Unknown {
+		seen[name] = true
+		switch {
+		case c.Fields != nil:
+			if stream.Format != "json" {
+				return sqlerr.New(sqlerr.FeatureNotSupported, "ROW columns need value_format 'json'").At(c.Pos).
+					WithHint("A %s record is flat: declare the fields as columns of their own.", stream.Format)
+			}
+			for _, f := range c.Fields {
+				if err := add(f, path); err != nil {
+					return err
+				}
+			}
+			return nil
+		case c.Expr != "":
+			stream.Columns = append(stream.Columns, catalog.Column{Name: name, Expr: c.Expr})
+		case c.Type == types.Interval || c.Type == types.Unknown:
 			return sqlerr.New(sqlerr.FeatureNotSupported, "a stream column cannot be of type %s", c.TypeName).At(c.Pos)
+		default:
+			col := catalog.Column{Name: name, Type: c.Type}
+			if len(path) > 1 {
+				col.Path = path
+			}
+			stream.Columns = append(stream.Columns, col)
 		}
+		defs = append(defs, c)
+		return nil
+	}
+	for _, c := range st.Columns {
 		if strings.EqualFold(c.Name, planner.RowtimeName) {
 			return sqlerr.New(sqlerr.DuplicateObject, "column name %q is reserved: it is the event-time pseudo-column", c.Name).At(c.Pos)
 		}
-		seen[c.Name] = true
-		stream.Columns = append(stream.Columns, catalog.Column{Name: c.Name, Type: c.Type})
+		if err := add(c, nil); err != nil {
+			return err
+		}
+	}
+	computed, err := planner.BindComputed(stream)
+	if err != nil {
+		var ce *planner.ComputedError
+		if errors.As(err, &ce) {
+			// Point into the CREATE STREAM text: the expression's positions
+			// count from its first character.
+			e, d := sqlerr.As(ce.Err), defs[ce.Column]
+			if e.Position > 0 {
+				return e.At(d.ExprPos + e.Position - 1)
+			}
+			return e.At(d.Pos)
+		}
+		return err
+	}
+	for _, c := range computed {
+		stream.Columns[c.Col].Type = c.Expr.Type()
+	}
+	if len(computed) == len(stream.Columns) {
+		return sqlerr.New(sqlerr.InvalidTableDef, "stream %q needs at least one column that is not computed", st.Name).At(st.NamePos)
 	}
 	if v, ok := opts.Get("kafka_topic"); ok {
 		stream.Topic = v
-	}
-	var err error
-	if stream.Format, err = formatOption(opts); err != nil {
-		return err
 	}
 	if v, ok := opts.Get("timestamp"); ok {
 		i := stream.Column(v)
@@ -424,6 +477,21 @@ func (s *Session) createStream(st *sql.CreateStream, w pgwire.ResultWriter) erro
 		return err
 	}
 	return w.Complete("CREATE STREAM")
+}
+
+// streamFormatOption is a stream's value_format: json (the default) or
+// csv. Sinks write json only (formatOption).
+func streamFormatOption(opts sql.Options) (string, error) {
+	v, ok := opts.Get("value_format")
+	if !ok {
+		return "json", nil
+	}
+	switch f := strings.ToLower(v); f {
+	case "json", "csv":
+		return f, nil
+	}
+	return "", sqlerr.New(sqlerr.FeatureNotSupported, "value_format %q is not supported", v).At(optPos(opts, "value_format")).
+		WithHint("Supported formats: json, csv.")
 }
 
 // createDerivedStream handles CREATE STREAM name AS SELECT: a stream over a

@@ -41,13 +41,23 @@
 // text; the extended protocol sends text or binary per column as the client
 // asks in Bind.
 //
+// # COPY TO STDOUT
+//
+// A Session answers COPY ... TO STDOUT through CopyOutWriter, which the
+// server's ResultWriter implements: CopyOutResponse (text format), one
+// CopyData message per row in PostgreSQL's COPY text or CSV format, CopyDone
+// and the command tag. Rows go out as the Session produces them, which makes
+// COPY the way to follow an endless push query from psql: psql writes each
+// CopyData as it arrives, while it holds a plain SELECT's rows until the end.
+//
 // # Limitations
 //
 // Bind parameters are not supported: Parse rejects statements that declare
 // parameter types or contain $n placeholders with SQLSTATE 0A000. Execute
 // ignores its row limit and always runs a portal to completion, so
 // PortalSuspended is never sent (clients that fetch in chunks, such as JDBC
-// with a fetch size, receive all rows of the first Execute). COPY and the
+// with a fetch size, receive all rows of the first Execute; SQL cursors,
+// DECLARE and FETCH, are the engine's and do work). COPY FROM STDIN and the
 // function-call protocol are not supported, and TLS is not offered. A client
 // that half-closes its side of the connection right after sending a query is
 // taken to have gone away and the query is cancelled; PostgreSQL clients do

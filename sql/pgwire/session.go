@@ -43,6 +43,8 @@ type Session interface {
 // returns rows: Columns once, Row per row, then Complete. For one that does not:
 // Complete only. Row may be called long after Columns (a push query streams
 // rows as they are produced); the server sends each row to the client promptly.
+// The server's ResultWriter also implements CopyOutWriter, for COPY ... TO
+// STDOUT.
 type ResultWriter interface {
 	Columns(cols []Column) error
 	Row(values []types.Value) error

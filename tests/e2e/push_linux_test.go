@@ -65,26 +65,26 @@ func TestPushPsqlInteractive(t *testing.T) {
 	}
 
 	const canceled = "Cancel request sent\nERROR:  canceling statement due to user request\n"
-	pos := out.waitFor(t, 0, "streamsql=> ")
+	pos := out.waitFor(t, 0, "streamsql=# ")
 	typeLine("COPY (SELECT page FROM pi EMIT CHANGES) TO STDOUT;\n")
 	pos = out.waitFor(t, pos, "/home\n/cart\n")
 	time.Sleep(300 * time.Millisecond)
 	typeLine("\x03") // ^C
 	pos = out.waitFor(t, pos, canceled)
-	pos = out.waitFor(t, pos, "streamsql=> ")
+	pos = out.waitFor(t, pos, "streamsql=# ")
 
 	typeLine("\\set FETCH_COUNT 1\n")
-	pos = out.waitFor(t, pos, "streamsql=> ")
+	pos = out.waitFor(t, pos, "streamsql=# ")
 	typeLine("SELECT page FROM pi EMIT CHANGES;\n")
 	pos = out.waitFor(t, pos, " /cart\n")
 	time.Sleep(300 * time.Millisecond)
 	typeLine("\x03")
 	pos = out.waitFor(t, pos, canceled)
-	pos = out.waitFor(t, pos, "streamsql=> ")
+	pos = out.waitFor(t, pos, "streamsql=# ")
 
 	typeLine("\\unset FETCH_COUNT\nSELECT COUNT(*) AS clicks FROM pi;\n")
 	pos = out.waitFor(t, pos, " clicks \n--------\n      2\n(1 row)\n")
-	out.waitFor(t, pos, "streamsql=> ")
+	out.waitFor(t, pos, "streamsql=# ")
 	typeLine("\x04") // ^D: end of input
 
 	done := make(chan error, 1)

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,10 +102,19 @@ type pushResult struct {
 
 // streamQuery runs sql and reports each row as soon as pgx has it, then the
 // end of the query. The channel is buffered generously so that the query's
-// goroutine never waits for a test that stopped reading.
-func streamQuery(ctx context.Context, conn *pgx.Conn, sql string, mode pgx.QueryExecMode) <-chan pushResult {
+// goroutine never waits for a test that stopped reading. When the test
+// ends, a query still running is cancelled and waited for, so that a
+// failed subtest leaves the shared connection usable.
+func streamQuery(t *testing.T, ctx context.Context, conn *pgx.Conn, sql string, mode pgx.QueryExecMode) <-chan pushResult {
+	ctx, cancel := context.WithCancel(ctx)
 	ch := make(chan pushResult, 10000)
+	finished := make(chan struct{})
+	t.Cleanup(func() {
+		cancel()
+		<-finished
+	})
 	go func() {
+		defer close(finished)
 		rows, err := conn.Query(ctx, sql, mode)
 		if err != nil {
 			ch <- pushResult{done: true, err: err}
@@ -211,7 +221,7 @@ func TestPushPgx(t *testing.T) {
 		t.Run("limit_"+modeName(mode), func(t *testing.T) {
 			topic := "pl_" + modeName(mode)
 			produceClicks(t, k, topic, click{1, "/home", "10:00:01"}, click{2, "/cart", "10:00:02"}, click{3, "/home", "10:00:03"})
-			ch := streamQuery(context.Background(), conn, "SELECT page, user_id FROM "+topic+" EMIT CHANGES LIMIT 5", mode)
+			ch := streamQuery(t, context.Background(), conn, "SELECT page, user_id FROM "+topic+" EMIT CHANGES LIMIT 5", mode)
 			if got, want := nextRows(t, ch, 3), []string{"/cart 2", "/home 1", "/home 3"}; !slices.Equal(got, want) {
 				t.Fatalf("rows before: %v, want %v", got, want)
 			}
@@ -230,19 +240,46 @@ func TestPushPgx(t *testing.T) {
 		})
 	}
 
-	// A windowed aggregate emits a window once the watermark passes its
-	// end, which takes an event of a later window; until then, nothing.
+	// A windowed aggregate sends early results of its open windows at each
+	// emit interval, and each window's final row once the watermark passes
+	// the window's end, which takes an event of a later window.
 	t.Run("window", func(t *testing.T) {
 		produceClicks(t, k, "pw", click{1, "/home", "10:00:01"}, click{2, "/home", "10:00:30"}, click{3, "/cart", "10:00:40"})
-		ch := streamQuery(context.Background(), conn, `SELECT page, TUMBLE_START(ts, INTERVAL '1' MINUTE) AS window_start, COUNT(*) AS clicks
-			FROM pw GROUP BY page, TUMBLE(ts, INTERVAL '1' MINUTE) EMIT CHANGES LIMIT 2`, pgx.QueryExecModeCacheStatement)
-		quiet(t, ch, 2*time.Second) // several emit intervals and the idle timeout
-		produceClicks(t, k, "pw", click{4, "/home", "10:01:05"})
-		if got, want := nextRows(t, ch, 2), []string{"/cart 10:00:00 1", "/home 10:00:00 2"}; !slices.Equal(got, want) {
-			t.Fatalf("window rows: %v, want %v", got, want)
+		ch := streamQuery(t, context.Background(), conn, `SELECT page, TUMBLE_START(ts, INTERVAL '1' MINUTE) AS window_start, COUNT(*) AS clicks
+			FROM pw GROUP BY page, TUMBLE(ts, INTERVAL '1' MINUTE) EMIT CHANGES`, pgx.QueryExecModeCacheStatement)
+		// Several emit intervals and the idle timeout pass: early results
+		// only (the latest per group is the window's count so far).
+		latest := map[string]string{}
+		for wait := time.After(2 * time.Second); ; {
+			var r pushResult
+			select {
+			case r = <-ch:
+			case <-wait:
+			}
+			if r.row == "" && !r.done {
+				break
+			}
+			if r.done || !strings.Contains(r.row, " 10:00:00 ") {
+				t.Fatalf("before the closing event: %+v", r)
+			}
+			latest[strings.Fields(r.row)[0]] = r.row
 		}
-		if end := queryEnd(t, ch); end.err != nil || end.tag != "SELECT 2" {
-			t.Fatalf("end: tag %q, err %v", end.tag, end.err)
+		if want := map[string]string{"/home": "/home 10:00:00 2", "/cart": "/cart 10:00:00 1"}; !maps.Equal(latest, want) {
+			t.Fatalf("early results: %v, want %v", latest, want)
+		}
+		// The closing event: the 10:00 windows' final rows, and possibly an
+		// early result of the new window.
+		produceClicks(t, k, "pw", click{4, "/home", "10:01:05"})
+		final := map[string]bool{"/home 10:00:00 2": true, "/cart 10:00:00 1": true}
+		for len(final) > 0 {
+			row := nextRows(t, ch, 1)[0]
+			switch {
+			case final[row]:
+				delete(final, row)
+			case row == "/home 10:01:00 1":
+			default:
+				t.Fatalf("after the closing event: unexpected row %q", row)
+			}
 		}
 	})
 
@@ -250,7 +287,7 @@ func TestPushPgx(t *testing.T) {
 	// values, at each emit interval: first every group, then only /home.
 	t.Run("group_by", func(t *testing.T) {
 		produceClicks(t, k, "pg", click{1, "/home", "10:00:01"}, click{2, "/home", "10:00:02"}, click{3, "/cart", "10:00:03"})
-		ch := streamQuery(context.Background(), conn, "SELECT page, COUNT(*) AS clicks FROM pg GROUP BY page EMIT CHANGES LIMIT 3",
+		ch := streamQuery(t, context.Background(), conn, "SELECT page, COUNT(*) AS clicks FROM pg GROUP BY page EMIT CHANGES LIMIT 3",
 			pgx.QueryExecModeSimpleProtocol)
 		if got, want := nextRows(t, ch, 2), []string{"/cart 1", "/home 2"}; !slices.Equal(got, want) {
 			t.Fatalf("first rows: %v, want %v", got, want)
@@ -272,7 +309,7 @@ func TestPushPgx(t *testing.T) {
 		t.Run("cancel_"+modeName(mode), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 			defer cancel()
-			ch := streamQuery(ctx, conn, "SELECT page FROM pk EMIT CHANGES", mode)
+			ch := streamQuery(t, ctx, conn, "SELECT page FROM pk EMIT CHANGES", mode)
 			nextRows(t, ch, 2)
 			start := time.Now()
 			end := queryEnd(t, ch)
@@ -311,7 +348,7 @@ func TestPushPgx(t *testing.T) {
 		}
 		fetch := func(sql string, mode pgx.QueryExecMode, want ...string) {
 			t.Helper()
-			ch := streamQuery(ctx, conn, sql, mode)
+			ch := streamQuery(t, ctx, conn, sql, mode)
 			got := nextRows(t, ch, len(want))
 			if !slices.Equal(got, want) {
 				t.Fatalf("%s: %v, want %v", sql, got, want)
@@ -410,7 +447,7 @@ func TestPushPsql(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := runPsql(t, bin, srv, "-v", "ON_ERROR_STOP=1", "-f", script)
-		want := `  page  | user_id 
+		want := ` page  | user_id 
 -------+---------
  /home |       1
  /cart |       2
