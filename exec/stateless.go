@@ -5,8 +5,11 @@ import (
 	"github.com/streamsql/streamsql/sql/types"
 )
 
-// Filter keeps the rows whose condition is TRUE (not FALSE, not NULL). It
-// keeps no state.
+// Filter keeps the rows whose condition is TRUE (not FALSE, not NULL). On
+// an upsert stream (rows carrying kinds) a failing update is not dropped but
+// turned into a Delete: the key no longer satisfies the condition, so a
+// reader of the upsert stream must forget its previous row (a tombstone).
+// It keeps no state.
 type Filter struct {
 	stateless
 	cond evaluator
@@ -31,6 +34,10 @@ func (f *Filter) Process(b *types.Batch, out Collector) error {
 	kept := 0
 	for i := 0; i < n; i++ {
 		ok := !c.Nulls[i] && c.Bools[i]
+		if !ok && b.Kinds != nil && b.Kinds[i] == types.UpdateAfter {
+			b.Kinds[i] = types.Delete
+			ok = true
+		}
 		f.sel = append(f.sel, ok)
 		if ok {
 			kept++
