@@ -33,6 +33,9 @@ type Sink interface {
 	// Write takes the rows of b. Columns [0, n) are the output columns;
 	// the columns after them, if any, are the key columns.
 	Write(b *types.Batch) error
+	// Drain hands buffered rows on towards Kafka without waiting for
+	// them; tasks call it after each batch so results leave promptly.
+	Drain() error
 	// Checkpoint is called at barrier epoch: it returns once every row
 	// written before it is acknowledged by Kafka (in epoch's transaction,
 	// for exactly-once); rows written after it belong to epoch+1.

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"sync"
 
 	"github.com/streamsql/streamsql/exec/codec"
 	"github.com/streamsql/streamsql/kafka"
@@ -12,10 +13,14 @@ import (
 // value is the row's output columns; the key is the JSON object of the key
 // columns that follow them (an aggregate's GROUP BY key) or, for a query
 // without keys, the source record's key passed through. A Delete row
-// becomes a tombstone. Rows are buffered and sent at every checkpoint and
-// whenever the buffer fills, through a producer shared by the query's tasks.
-// With exactly-once delivery each send waits at the gate until the
-// transaction of the rows' epoch is open.
+// becomes a tombstone.
+//
+// Rows are encoded into a buffer that the task hands over (Drain) after each
+// batch it processes, and whenever it fills. A sender goroutine owned by the
+// sink writes handed-over chunks through the producer (shared by the query's
+// tasks), so the task does not wait for Kafka's acknowledgements; Checkpoint
+// waits for all of them. With exactly-once delivery the sender waits at the
+// gate until the transaction of a chunk's epoch is open.
 type KafkaSink struct {
 	producer *kafka.Producer
 	topic    string
@@ -34,6 +39,20 @@ type KafkaSink struct {
 	gate  *TxnGate
 	// epoch is the checkpoint epoch the buffered rows belong to.
 	epoch int64
+
+	// sendq carries chunks to the sender goroutine; inflight counts chunks
+	// handed over and not yet acknowledged; errMu guards sendErr, the
+	// first failed send.
+	sendq    chan sinkChunk
+	inflight sync.WaitGroup
+	stopped  chan struct{}
+	errMu    sync.Mutex
+	sendErr  error
+}
+
+type sinkChunk struct {
+	epoch int64
+	msgs  []kafka.Message
 }
 
 var _ Sink = (*KafkaSink)(nil)
@@ -54,7 +73,38 @@ func NewKafkaSink(sc SinkContext, p *kafka.Producer, topic string, names, keyNam
 	if hasTime {
 		s.timeCol = len(names) + len(keyNames)
 	}
+	s.sendq = make(chan sinkChunk, 4)
+	s.stopped = make(chan struct{})
+	go s.sender()
 	return s
+}
+
+// sender writes chunks in order; it ends when Close closes sendq.
+func (s *KafkaSink) sender() {
+	defer close(s.stopped)
+	for c := range s.sendq {
+		err := s.failed()
+		if err == nil {
+			err = s.gate.Wait(s.ctx, c.epoch)
+		}
+		if err == nil {
+			err = s.producer.Send(c.msgs)
+		}
+		if err != nil {
+			s.errMu.Lock()
+			if s.sendErr == nil {
+				s.sendErr = err
+			}
+			s.errMu.Unlock()
+		}
+		s.inflight.Done()
+	}
+}
+
+func (s *KafkaSink) failed() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.sendErr
 }
 
 func (s *KafkaSink) Write(b *types.Batch) error {
@@ -82,33 +132,57 @@ func (s *KafkaSink) Write(b *types.Batch) error {
 		s.pending = append(s.pending, m)
 	}
 	if len(s.pending) >= sinkFlushRows {
-		return s.flush()
+		return s.Drain()
 	}
 	return nil
 }
 
-// Checkpoint sends the rows of epoch and moves on to the next epoch.
+// Drain hands the buffered rows to the sender without waiting for Kafka.
+func (s *KafkaSink) Drain() error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	if len(s.pending) == 0 {
+		return nil
+	}
+	if !s.gate.IsOpen(s.epoch) {
+		// Exactly-once: the rows belong to a transaction not open yet (the
+		// coordinator is committing the previous one). Keep them: handing
+		// them over could block this task, and the commit may be waiting
+		// for a barrier stuck behind it.
+		return nil
+	}
+	s.inflight.Add(1)
+	select {
+	case s.sendq <- sinkChunk{epoch: s.epoch, msgs: s.pending}:
+	case <-s.ctx.Done():
+		s.inflight.Done()
+		return s.ctx.Err()
+	}
+	// The chunk's slices now belong to the sender.
+	s.pending = make([]kafka.Message, 0, cap(s.pending))
+	s.arena = make([]byte, 0, cap(s.arena))
+	return nil
+}
+
+// Checkpoint sends the rows of epoch, waits until Kafka has acknowledged
+// every row written so far, and moves on to the next epoch.
 func (s *KafkaSink) Checkpoint(epoch int64) error {
-	if err := s.flush(); err != nil {
+	if err := s.Drain(); err != nil {
+		return err
+	}
+	s.inflight.Wait()
+	if err := s.failed(); err != nil {
 		return err
 	}
 	s.epoch = epoch + 1
 	return nil
 }
 
-func (s *KafkaSink) flush() error {
-	if len(s.pending) == 0 {
-		return nil
-	}
-	if err := s.gate.Wait(s.ctx, s.epoch); err != nil {
-		return err
-	}
-	err := s.producer.Send(s.pending)
-	clear(s.pending)
-	s.pending = s.pending[:0]
-	s.arena = make([]byte, 0, cap(s.arena))
-	return err
+// Close stops the sender. Unsent rows are dropped; they are produced again
+// from the last checkpoint.
+func (s *KafkaSink) Close() error {
+	close(s.sendq)
+	<-s.stopped
+	return nil
 }
-
-// Close drops unflushed rows; they are re-produced from the last checkpoint.
-func (s *KafkaSink) Close() error { return nil }

@@ -58,13 +58,6 @@ type sourceTask struct {
 	next      int64 // next offset to read
 	end       int64 // bounded: stop at this offset; -1 for continuous
 	dec       codec.Decoder
-	// decoded views the batch's decoded columns (all stream columns but
-	// the computed ones), in order: the decoder appends to it, and computed
-	// columns are evaluated over it.
-	decoded  *types.Batch
-	computed []computedColumn
-	// rowRec[r] is the index in the polled records of the batch's row r.
-	rowRec    []int
 	ncols     int // stream columns; the batch has ncols+1 (rowtime last)
 	timeCol   int
 	delay     int64
@@ -74,6 +67,14 @@ type sourceTask struct {
 	sel       []bool
 	recs      []kafka.Record
 	barriers  chan int64
+
+	// decoded views the batch's decoded columns (all stream columns but
+	// the computed ones), in order: the decoder appends to it, and computed
+	// columns are evaluated over it into their columns of the batch.
+	decoded  *types.Batch
+	computed []computedColumn
+	// rowRec[r] is the index in the polled records of the batch's row r.
+	rowRec []int
 
 	// Exactly one of these is the task's output.
 	exchange *exchangeOut
@@ -135,7 +136,13 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 	var out Collector
 	switch {
 	case ex != nil:
-		t.exchange = newExchangeOut(g, part, ex.Keys, sch, g.exchangeNeeds, pol)
+		// The exchange carries its input's rows, which a view or derived
+		// table below it (a projection) makes different from the scan's.
+		var exSch []types.Type
+		for _, c := range ex.Input.Schema() {
+			exSch = append(exSch, c.Type)
+		}
+		t.exchange = newExchangeOut(g, part, ex.Keys, exSch, g.exchangeNeeds, pol)
 		out = t.exchange
 	case cfg.Store == nil:
 		out = CollectorFunc(g.output)
@@ -215,6 +222,11 @@ func (t *sourceTask) run(ctx context.Context) error {
 		}
 		if err := t.process(ctx, recs); err != nil {
 			return err
+		}
+		if t.sink != nil {
+			if err := t.sink.Drain(); err != nil {
+				return fmt.Errorf("sink: %w", err)
+			}
 		}
 		if t.end < 0 || t.next < t.end {
 			// Step over transaction markers that follow the records.
@@ -568,6 +580,11 @@ func (t *aggTask) run(ctx context.Context) error {
 			done, err := t.handle(ctx, m)
 			if err != nil || done {
 				return err
+			}
+			if t.sink != nil {
+				if err := t.sink.Drain(); err != nil {
+					return fmt.Errorf("sink: %w", err)
+				}
 			}
 		case <-ctx.Done():
 			return ctx.Err()

@@ -47,6 +47,16 @@ func (g *TxnGate) Open(epoch int64) {
 	g.changed = make(chan struct{})
 }
 
+// IsOpen reports whether epoch's transaction is open (always, for a nil gate).
+func (g *TxnGate) IsOpen(epoch int64) bool {
+	if g == nil {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.open >= epoch
+}
+
 // Wait returns once epoch's transaction is open (or ctx is done).
 func (g *TxnGate) Wait(ctx context.Context, epoch int64) error {
 	if g == nil {

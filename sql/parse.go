@@ -503,7 +503,7 @@ func (r *rowParser) columnType(col *ColumnDef) error {
 			c.i++
 			g, _ := c.group()
 			inner := &rowParser{c: g}
-			fields, err := inner.fieldList(nil)
+			fields, err := inner.fieldList(false)
 			if err != nil {
 				return err
 			}
@@ -528,23 +528,13 @@ func (r *rowParser) done() error {
 }
 
 // rowFields parses the fields of ROW<...> after the "<", through the
-// closing ">".
-func (r *rowParser) rowFields() ([]ColumnDef, error) {
-	var closed bool
-	fields, err := r.fieldList(&closed)
-	if err != nil {
-		return nil, err
-	}
-	if !closed {
-		return nil, r.c.err()
-	}
-	return fields, nil
-}
+// closing ">" (or a ">>" that also closes enclosing ROWs).
+func (r *rowParser) rowFields() ([]ColumnDef, error) { return r.fieldList(true) }
 
-// fieldList parses `name type, ...`. With closed non-nil the list ends at
-// a ">" (or ">>"), and *closed reports it was found; otherwise it runs to
-// the end of the cursor's level.
-func (r *rowParser) fieldList(closed *bool) ([]ColumnDef, error) {
+// fieldList parses `name type, ...`. With angled the list ends at a ">"
+// or ">>"; otherwise it runs to the end of the cursor's level (the inside
+// of ROW(...)).
+func (r *rowParser) fieldList(angled bool) ([]ColumnDef, error) {
 	c := r.c
 	var fields []ColumnDef
 	for {
@@ -557,22 +547,18 @@ func (r *rowParser) fieldList(closed *bool) ([]ColumnDef, error) {
 			return nil, err
 		}
 		fields = append(fields, f)
-		if closed != nil {
+		if angled {
 			switch {
 			case r.owed > 0: // a nested ROW's ">>" closed this one too
 				r.owed--
-				*closed = true
 				return fields, nil
 			case c.acceptOp(">"):
-				*closed = true
 				return fields, nil
 			case c.acceptOp(">>"):
 				r.owed++
-				*closed = true
 				return fields, nil
 			}
-		}
-		if closed == nil && c.atEnd() {
+		} else if c.atEnd() {
 			return fields, nil
 		}
 		if !c.acceptOp(",") {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -172,7 +173,15 @@ func TestAtLeastOnceThroughCrashes(t *testing.T) { crashTest(t, "at_least_once")
 // produced and processed, restarting it each time.
 func crashTest(t *testing.T, delivery string) {
 	const events = 300_000
-	srv := StartServer(t, "--checkpoint-interval", "200ms")
+	brokers := Brokers()
+	if brokers == "" {
+		// The engine's own embedded broker would die with it: it is a
+		// development convenience and does not promise durability across a
+		// SIGKILL. Kill the engine alone, with a second streamsql process
+		// serving as the broker.
+		brokers = StartServerWith(t, "").BrokerAddr
+	}
+	srv := StartServerWith(t, brokers, "--checkpoint-interval", "200ms")
 	k, err := NewKafka(srv.BrokerAddr)
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +192,11 @@ func crashTest(t *testing.T, delivery string) {
 		defer cleanTopics(t, k)
 	}
 	setupCrashQuery(t, srv, delivery)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log (tail):\n%s", short(srv.Log(), 6000))
+		}
+	})
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -192,7 +206,7 @@ func crashTest(t *testing.T, delivery string) {
 	}()
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	kills := 0
-	for ; kills < 12; kills++ {
+	for ; kills < crashKills(); kills++ {
 		time.Sleep(time.Duration(150+rng.Intn(600)) * time.Millisecond)
 		srv.Kill()
 		time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
@@ -247,4 +261,13 @@ func TestExactlyOnceThroughBrokerRestart(t *testing.T) {
 	produceEvents(t, k, events/2, events, 10_000, 50*time.Millisecond)
 	closeAllWindows(t, k, events)
 	checkCounts(t, k, events, true)
+}
+
+// crashKills is how many times crashTest kills the engine (12; override
+// with STREAMSQL_CRASH_KILLS when investigating).
+func crashKills() int {
+	if v, err := strconv.Atoi(os.Getenv("STREAMSQL_CRASH_KILLS")); err == nil {
+		return v
+	}
+	return 12
 }
