@@ -212,3 +212,67 @@ func (r *resultStage) finish() error {
 	}
 	return r.out(r.scratch)
 }
+
+// scanColumnsRead marks the scan's columns the plan reads: those the
+// operators between the scan and the first projection or aggregation refer
+// to, and the event-time column. The source task decodes only these; the
+// others stay NULL (column pruning).
+func scanColumnsRead(p *planner.Plan) []bool {
+	width := len(p.Scan.Schema())
+	var path []planner.Node
+	for n := p.Root; n != nil; {
+		path = append(path, n)
+		if len(n.Children()) == 0 {
+			break
+		}
+		n = n.Children()[0]
+	}
+	refs := map[int]bool{}
+	add := func(es ...planner.Expr) {
+		for _, e := range es {
+			if e != nil {
+				planner.ColumnsOf(e, refs)
+			}
+		}
+	}
+	all := false
+walk:
+	for i := len(path) - 1; i >= 0; i-- {
+		switch n := path[i].(type) {
+		case *planner.Scan:
+		case *planner.Filter:
+			add(n.Cond)
+		case *planner.Exchange:
+			add(n.Keys...)
+		case *planner.WindowAssign:
+			add(n.Window.Time)
+		case *planner.Project:
+			add(n.Exprs...)
+			break walk
+		case *planner.WindowAgg:
+			add(n.Keys...)
+			add(n.Window.Time)
+			for _, a := range n.Aggs {
+				add(a.Arg, a.Filter)
+			}
+			break walk
+		case *planner.HashAgg:
+			add(n.Keys...)
+			for _, a := range n.Aggs {
+				add(a.Arg, a.Filter)
+			}
+			break walk
+		default:
+			all = true
+			break walk
+		}
+	}
+	if tc := p.Scan.TimeCol; tc >= 0 {
+		refs[tc] = true
+	}
+	out := make([]bool, width)
+	for i := range out {
+		out[i] = all || refs[i]
+	}
+	return out
+}

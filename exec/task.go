@@ -71,8 +71,12 @@ type sourceTask struct {
 	// decoded views the batch's decoded columns (all stream columns but
 	// the computed ones), in order: the decoder appends to it, and computed
 	// columns are evaluated over it into their columns of the batch.
-	decoded  *types.Batch
-	computed []computedColumn
+	decoded *types.Batch
+	// decodeInto holds the decoded columns the plan reads (the decoder's
+	// target); skipped are the others, filled with NULLs.
+	decodeInto *types.Batch
+	skipped    []*types.Column
+	computed   []computedColumn
 	// rowRec[r] is the index in the polled records of the batch's row r.
 	rowRec []int
 
@@ -119,6 +123,43 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 	fields := decoderFields(decSchema)
 	for i, c := range decoded {
 		fields[i].Path = st.Columns[c].Path
+	}
+	// Column pruning: skip decoding VARCHAR columns the plan does not read
+	// (nor computed columns read), filling them with NULLs. Only VARCHAR
+	// columns are skipped because any JSON value converts to text, so a
+	// skipped column can never have made the message undecodable: which
+	// messages count as bad data does not depend on the query. (Nested
+	// leaves stay, since a bad parent object makes a message bad.) CSV
+	// decodes by position, so it keeps every column.
+	needs := scanColumnsRead(cfg.Plan)
+	for _, c := range decoded {
+		col := st.Columns[c]
+		if col.Type != types.Varchar || len(col.Path) > 1 {
+			needs[c] = true
+		}
+	}
+	for _, c := range scan.Computed {
+		if needs[c.Col] {
+			refs := map[int]bool{}
+			planner.ColumnsOf(c.Expr, refs)
+			for i := range refs {
+				needs[decoded[i]] = true
+			}
+		}
+	}
+	t.decodeInto = t.decoded
+	if st.Format != "csv" {
+		t.decodeInto = &types.Batch{}
+		var kept []codec.Field
+		for i, c := range decoded {
+			if needs[c] {
+				t.decodeInto.Cols = append(t.decodeInto.Cols, t.decoded.Cols[i])
+				kept = append(kept, fields[i])
+			} else {
+				t.skipped = append(t.skipped, t.decoded.Cols[i])
+			}
+		}
+		fields = kept
 	}
 	switch st.Format {
 	case "csv":
@@ -253,13 +294,16 @@ func (t *sourceTask) process(ctx context.Context, recs []kafka.Record) error {
 	t.rowRec = t.rowRec[:0]
 	for i := range recs {
 		t.next = recs[i].Offset + 1
-		if err := t.dec.Decode(recs[i].Value, t.decoded); err != nil {
+		if err := t.dec.Decode(recs[i].Value, t.decodeInto); err != nil {
 			(*stats).DecodeErrors.Add(1)
 			continue
 		}
 		t.rowRec = append(t.rowRec, i)
 	}
 	n := len(t.rowRec)
+	for _, c := range t.skipped {
+		c.AppendNulls(n)
+	}
 	if n > 0 {
 		// Computed columns come before event time, which may be one.
 		for _, c := range t.computed {
