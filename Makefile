@@ -41,7 +41,7 @@ test-unit:
 test-kafka:
 	@addr=$$($(BROKER) start) || { echo "make test: could not start the real Kafka broker (needs Java 17+ and Maven; see README)"; exit 1; }; \
 	echo "real Kafka broker at $$addr"; \
-	STREAMSQL_TEST_BROKERS=$$addr $(GO) test -count=1 -timeout 15m ./kafka/ ./tests/...; rc=$$?; \
+	STREAMSQL_TEST_BROKERS=$$addr $(GO) test -p 1 -count=1 -timeout 20m ./kafka/ ./tests/...; rc=$$?; \
 	$(BROKER) stop; exit $$rc
 
 bench:

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/streamsql/streamsql/exec/codec"
@@ -501,12 +505,38 @@ func (g *graph) commitExactlyOnce(commit *state.Commit, epoch int64, offsets []i
 	if err := cfg.Store.Prepare(commit); err != nil {
 		return state.CheckpointInfo{}, err
 	}
+	crashPoint("after-prepare")
 	if err := cfg.Txn.Commit(epoch, offsets); err != nil {
 		return state.CheckpointInfo{}, err
 	}
+	crashPoint("after-commit")
 	g.gate.Open(epoch + 1)
 	return cfg.Store.Resolve(cfg.ID, epoch, true)
 }
+
+// crashPoint is fault injection for the recovery tests: with
+// STREAMSQL_TEST_CRASH_AT=<point>:<n> in the environment, the process kills
+// itself with SIGKILL the n-th time an exactly-once checkpoint reaches
+// point ("after-prepare": state prepared in Badger, Kafka transaction still
+// open; "after-commit": transaction committed, state not yet applied).
+// Without the variable it does nothing.
+func crashPoint(point string) {
+	spec := os.Getenv("STREAMSQL_TEST_CRASH_AT")
+	if spec == "" {
+		return
+	}
+	name, nth, ok := strings.Cut(spec, ":")
+	n, err := strconv.Atoi(nth)
+	if !ok || err != nil || name != point {
+		return
+	}
+	if crashCount.Add(1) == int64(n) {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal is on its way
+	}
+}
+
+var crashCount atomic.Int64
 
 // output hands a bounded query's rows to Config.Output, one task at a time.
 func (g *graph) output(b *types.Batch) error {

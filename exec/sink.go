@@ -28,7 +28,7 @@ type KafkaSink struct {
 	// timeCol is the batch column holding each row's event time, which
 	// becomes the record's Kafka timestamp; -1 for none.
 	timeCol int
-	value   *codec.JSONEncoder
+	value   rowEncoder
 	key     *codec.JSONEncoder // nil: pass source keys through
 	keyView types.Batch
 	pending []kafka.Message
@@ -60,13 +60,24 @@ var _ Sink = (*KafkaSink)(nil)
 // sinkFlushRows bounds how many rows a sink buffers between flushes.
 const sinkFlushRows = 16384
 
+// rowEncoder writes one row of a batch as a record value.
+type rowEncoder interface {
+	AppendRow(dst []byte, b *types.Batch, i int) []byte
+}
+
 // NewKafkaSink returns a sink writing columns names (the first len(names)
-// of each batch) to topic; keyNames names the key columns after them, or is
-// empty to pass source keys through; hasTime says an event-time column
-// follows the keys.
-func NewKafkaSink(sc SinkContext, p *kafka.Producer, topic string, names, keyNames []string, hasTime bool) *KafkaSink {
-	s := &KafkaSink{producer: p, topic: topic, nOut: len(names), value: codec.NewJSONEncoder(names), timeCol: -1,
+// of each batch) to topic in format ("json" or "csv"); keyNames names the
+// key columns after them (the key is always a JSON object), or is empty to
+// pass source keys through; hasTime says an event-time column follows the
+// keys.
+func NewKafkaSink(sc SinkContext, p *kafka.Producer, topic, format string, names, keyNames []string, hasTime bool) *KafkaSink {
+	s := &KafkaSink{producer: p, topic: topic, nOut: len(names), timeCol: -1,
 		ctx: sc.Ctx, gate: sc.Gate, epoch: sc.Epoch}
+	if format == "csv" {
+		s.value = codec.NewCSVEncoder(len(names))
+	} else {
+		s.value = codec.NewJSONEncoder(names)
+	}
 	if len(keyNames) > 0 {
 		s.key = codec.NewJSONEncoder(keyNames)
 	}

@@ -65,6 +65,13 @@ func mustCreate(t testing.TB, c *Client, topic string, partitions int) {
 	if _, err := c.CreateTopic(topic, partitions, 1); err != nil {
 		t.Fatal(err)
 	}
+	dropAfter(t, c, topic)
+}
+
+// dropAfter deletes topic when the test ends, so a shared cluster is left
+// as it was found.
+func dropAfter(t testing.TB, c *Client, topic string) {
+	t.Cleanup(func() { _ = c.DeleteTopic(topic) })
 }
 
 func mustProducer(t testing.TB, c *Client, txnID string) *Producer {

@@ -118,6 +118,8 @@ func TestTopicLifecycle(t *testing.T) {
 	name := topicName(t)
 	other := name + "-b"
 
+	dropAfter(t, c, name)
+	dropAfter(t, c, other)
 	created, err := c.CreateTopic(name, 3, 1)
 	if err != nil || !created {
 		t.Fatalf("CreateTopic = %v, %v; want true, nil", created, err)

@@ -240,7 +240,7 @@ func (e *Engine) runSinkOnce(ctx context.Context, rs *runningSink) error {
 		Client:          e.cfg.Client,
 		Store:           e.cfg.Store,
 		NewSink: func(sc exec.SinkContext) (exec.Sink, error) {
-			return exec.NewKafkaSink(sc, producer, def.Topic, names, keyNames, hasTime), nil
+			return exec.NewKafkaSink(sc, producer, def.Topic, def.Format, names, keyNames, hasTime), nil
 		},
 		Txn:                txn,
 		CheckpointInterval: interval,

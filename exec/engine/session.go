@@ -297,11 +297,11 @@ func formatOption(opts sql.Options) (string, error) {
 	if !ok {
 		return "json", nil
 	}
-	if f := strings.ToLower(v); f == "json" {
+	if f := strings.ToLower(v); f == "json" || f == "csv" {
 		return f, nil
 	}
 	return "", sqlerr.New(sqlerr.FeatureNotSupported, "value_format %q is not supported", v).At(optPos(opts, "value_format")).
-		WithHint("Supported formats: json.")
+		WithHint("Supported formats: json, csv.")
 }
 
 func startFromOption(opts sql.Options) (string, error) {

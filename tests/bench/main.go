@@ -28,12 +28,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/streamsql/streamsql/tests/nexmark"
 )
 
 type options struct {
@@ -45,15 +48,51 @@ type options struct {
 	keep        bool
 	producer    string
 	cpuProfile  string
+	heapProfile string
 	parallelism int
 	wmDelay     time.Duration
 	sinks       bool
+
+	// What to run: the clickstream suite (the default), the Nexmark suite,
+	// the latency mode or the memory mode.
+	suite   string
+	latency bool
+	memory  bool
+
+	// The clickstream's shape (gen.go).
+	gen genConfig
+
+	// Nexmark (nexmark.go).
+	queries        []string
+	nexmarkTimeTPS int
+
+	// Latency mode (latency.go).
+	rate     int
+	duration time.Duration
+
+	// Memory mode (memory.go).
+	memoryFactor int
+
+	// set records the flags given on the command line.
+	set map[string]bool
 }
+
+// Sizes used when -events is not given.
+const (
+	defaultClickEvents   = 2_000_000
+	defaultNexmarkEvents = 1_000_000
+	defaultMemoryEvents  = 1_000_000
+)
 
 func parseFlags() options {
 	var o options
-	flag.Int64Var(&o.events, "events", 2_000_000, "number of clickstream events to produce and read")
-	flag.IntVar(&o.partitions, "partitions", 4, "partitions of the clicks topic")
+	var queries string
+	var disorder time.Duration
+	var nexmarkFlag bool
+	flag.Int64Var(&o.events, "events", defaultClickEvents,
+		fmt.Sprintf("number of events to produce and read (default %s for -suite nexmark, %s (and 10x) for -memory)",
+			commas(defaultNexmarkEvents), commas(defaultMemoryEvents)))
+	flag.IntVar(&o.partitions, "partitions", 4, "partitions of the topic")
 	flag.StringVar(&o.brokers, "brokers", "",
 		"Kafka bootstrap broker host:port to run against (passed to the server as --brokers); empty uses the server's embedded broker")
 	flag.IntVar(&o.runs, "runs", 1, "how many times to repeat (a) and (b) on the same data; the table shows the median, and the best when runs > 1")
@@ -62,19 +101,75 @@ func parseFlags() options {
 	flag.StringVar(&o.producer, "producer", "kgo", "client that fills the topic: kgo (franz-go) or sarama (AsyncProducer)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "",
 		"write a CPU profile of the server during the last query run to this file (builds the server with a profiling hook through go build -overlay)")
+	flag.StringVar(&o.heapProfile, "heapprofile", "",
+		"write the server's heap profile at its largest live heap to this file (-memory: one per run, FILE.run1 and FILE.run2); builds the server with the profiling hook")
 	flag.IntVar(&o.parallelism, "parallelism", 0, "passed to the server as --parallelism when > 0 (server default: min(partitions, cores))")
 	flag.DurationVar(&o.wmDelay, "watermark-delay", time.Second,
-		"the stream's watermark_delay; events are up to 500ms out of order, so below that some are late and dropped (SEMANTICS.md) and the result check fails")
+		"the clicks stream's watermark_delay; events are up to -disorder out of order, so below that some are late and dropped (SEMANTICS.md) and the result check fails (-latency: default 0)")
 	flag.BoolVar(&o.sinks, "sinks", true,
-		"after the query runs, also measure the query as a continuous sink (CREATE SINK), at_least_once then exactly_once")
+		"after the query runs, also measure the query as a continuous sink (CREATE SINK), at_least_once then exactly_once (-suite nexmark: exactly_once)")
+
+	flag.StringVar(&o.suite, "suite", "clickstream", "clickstream, or nexmark: the Nexmark queries as bounded queries and exactly-once sinks (nexmark.go)")
+	flag.BoolVar(&nexmarkFlag, "nexmark", false, "the same as -suite nexmark")
+	flag.BoolVar(&o.latency, "latency", false,
+		"latency mode: an at-least-once 1-second tumble sink while clicks are produced at -rate for -duration; reports window-close-to-readable percentiles")
+	flag.BoolVar(&o.memory, "memory", false,
+		"memory mode: the clickstream bounded query at -events and -memory-factor times as many, each on a fresh server; reports both peak RSS")
+
+	flag.IntVar(&o.gen.Pages, "keys", defaultPages, "clickstream: number of pages (the query's group key)")
+	flag.IntVar(&o.gen.Users, "users", defaultUsers, "clickstream: number of users (uniform)")
+	flag.Float64Var(&o.gen.Skew, "skew", defaultSkew, "clickstream: Zipf exponent s of the pages (must be > 1), or 0 for uniform")
+	flag.DurationVar(&disorder, "disorder", defaultDisorder, "clickstream: the most an event's time is set back (max out-of-orderness; ms resolution)")
+
+	flag.StringVar(&queries, "queries", strings.Join(nexmark.Queries, ","), "-suite nexmark: the queries to run, comma-separated")
+	flag.IntVar(&o.nexmarkTimeTPS, "nexmark-time-rate", 10_000,
+		"-suite nexmark: events per second of event time (the reference generator's default first-event rate)")
+
+	flag.IntVar(&o.rate, "rate", 100_000, "-latency: events per second to produce")
+	flag.DurationVar(&o.duration, "duration", 30*time.Second, "-latency: how long to produce")
+
+	flag.IntVar(&o.memoryFactor, "memory-factor", 10, "-memory: the second run has this many times -events")
 	flag.Parse()
+
+	for _, p := range []*string{&o.cpuProfile, &o.heapProfile} {
+		if *p != "" {
+			abs, err := filepath.Abs(*p)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+				os.Exit(2)
+			}
+			*p = abs
+		}
+	}
+	o.set = map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	o.gen.DisorderMs = disorder.Milliseconds()
+	o.gen.WindowMs = windowMs
+	if nexmarkFlag {
+		o.suite = "nexmark"
+	}
+	for _, q := range strings.Split(queries, ",") {
+		if q = strings.TrimSpace(strings.ToLower(q)); q != "" {
+			o.queries = append(o.queries, q)
+		}
+	}
 	fail := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 		os.Exit(2)
 	}
+	modes := 0
+	for _, on := range []bool{o.suite == "nexmark", o.latency, o.memory} {
+		if on {
+			modes++
+		}
+	}
 	switch {
 	case flag.NArg() > 0:
 		fail("unexpected arguments %q (flags go in BENCHFLAGS: make bench BENCHFLAGS='-events 200000')", flag.Args())
+	case o.suite != "clickstream" && o.suite != "nexmark":
+		fail("-suite must be clickstream or nexmark, got %q", o.suite)
+	case modes > 1:
+		fail("-suite nexmark, -latency and -memory are separate modes: give one")
 	case o.events < 1:
 		fail("-events must be at least 1, got %d", o.events)
 	case o.partitions < 1:
@@ -85,13 +180,61 @@ func parseFlags() options {
 		fail("-watermark-delay must not be negative, got %s", o.wmDelay)
 	case o.producer != "kgo" && o.producer != "sarama":
 		fail("-producer must be kgo or sarama, got %q", o.producer)
+	case o.gen.Pages < 1:
+		fail("-keys must be at least 1, got %d", o.gen.Pages)
+	case o.gen.Users < 1:
+		fail("-users must be at least 1, got %d", o.gen.Users)
+	case o.gen.Skew != 0 && !(o.gen.Skew > 1):
+		fail("-skew must be 0 (uniform) or a Zipf exponent above 1, got %g", o.gen.Skew)
+	case disorder < 0:
+		fail("-disorder must not be negative, got %s", disorder)
+	case o.rate < 1:
+		fail("-rate must be at least 1, got %d", o.rate)
+	case o.duration < 2*time.Second:
+		fail("-duration must be at least 2s, got %s", o.duration)
+	case o.memoryFactor < 2:
+		fail("-memory-factor must be at least 2, got %d", o.memoryFactor)
+	case o.nexmarkTimeTPS < 1:
+		fail("-nexmark-time-rate must be at least 1, got %d", o.nexmarkTimeTPS)
+	}
+	if o.suite == "nexmark" {
+		for _, q := range o.queries {
+			if !slices.Contains(nexmark.Queries, q) {
+				fail("-queries: %q is not one of %s", q, strings.Join(nexmark.Queries, ","))
+			}
+		}
+		if len(o.queries) == 0 {
+			fail("-queries: no query given")
+		}
+	}
+	if !o.set["events"] {
+		switch {
+		case o.suite == "nexmark":
+			o.events = defaultNexmarkEvents
+		case o.memory:
+			o.events = defaultMemoryEvents
+		}
+	}
+	if o.latency && !o.set["watermark-delay"] {
+		o.wmDelay = 0
 	}
 	return o
 }
 
 func main() {
 	o := parseFlags()
-	if err := run(o); err != nil {
+	var err error
+	switch {
+	case o.suite == "nexmark":
+		err = runNexmark(o)
+	case o.latency:
+		err = runLatency(o)
+	case o.memory:
+		err = runMemory(o)
+	default:
+		err = run(o)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "\nbench: FAILED:", err)
 		os.Exit(1)
 	}
@@ -103,64 +246,170 @@ func step(format string, args ...any) {
 	fmt.Printf("%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
-func run(o options) (err error) {
+// harness is what every mode shares: the repository, a temporary directory
+// holding the server binary, and the servers started in it, which are
+// stopped (and the directory removed, without -keep) on return or Ctrl-C.
+type harness struct {
+	o        options
+	root     string
+	dir      string
+	bin      string
+	mu       sync.Mutex
+	servers  []*server
+	stopped  map[*server]bool
+	closeOne sync.Once
+}
+
+// newHarness builds the server into a fresh temporary directory.
+func newHarness(o options) (*harness, error) {
 	root, err := repoRoot()
 	if err != nil {
-		return err
-	}
-	if o.cpuProfile != "" {
-		if o.cpuProfile, err = filepath.Abs(o.cpuProfile); err != nil {
-			return err
-		}
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "streamsql-bench-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-
+	h := &harness{o: o, root: root, dir: dir, stopped: map[*server]bool{}}
 	step("building ./cmd/streamsql")
-	bin, err := buildServer(root, dir, o.cpuProfile != "")
-	var srv *server
-	if err == nil {
-		srv, err = startServer(bin, dir, o.brokers, o.parallelism, o.cpuProfile)
+	if h.bin, err = buildServer(root, dir, o.cpuProfile != "" || o.heapProfile != "" || o.suite == "nexmark"); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
-	if err != nil {
-		if !o.keep {
-			os.RemoveAll(dir)
-		}
-		return err
-	}
-	var once sync.Once
-	shutdown := func() {
-		once.Do(func() {
-			if o.keep {
-				srv.stop()
-				fmt.Printf("kept %s (server data in data/, log in server.log)\n", dir)
-			} else {
-				srv.kill()
-				os.RemoveAll(dir)
-			}
-		})
-	}
-	defer shutdown()
 	// Ctrl-C must not leave a server running or a data directory behind.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sig
 		fmt.Fprintln(os.Stderr, "\nbench: interrupted")
-		shutdown()
+		h.close()
 		os.Exit(130)
 	}()
+	return h, nil
+}
+
+// start starts a server whose data and log go to the subdirectory sub of
+// the harness's directory ("" for the directory itself).
+func (h *harness) start(sub string) (*server, error) {
+	dir := h.dir
+	if sub != "" {
+		dir = filepath.Join(h.dir, sub)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	heap := h.o.heapProfile
+	if heap != "" && sub != "" {
+		heap += "." + sub
+	}
+	srv, err := startServer(h.bin, dir, h.o.brokers, h.o.parallelism,
+		serverHooks{cpuProfile: h.o.cpuProfile, heapProfile: heap, freeMem: h.o.suite == "nexmark"})
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	h.servers = append(h.servers, srv)
+	h.mu.Unlock()
+	return srv, nil
+}
+
+// stop ends one server: cleanly with -keep (so its data directory can be
+// reopened), else with SIGKILL.
+func (h *harness) stop(srv *server) {
+	h.mu.Lock()
+	done := h.stopped[srv]
+	h.stopped[srv] = true
+	h.mu.Unlock()
+	if done {
+		return
+	}
+	if h.o.keep {
+		srv.stop()
+	} else {
+		srv.kill()
+	}
+}
+
+// close stops every server and removes the directory (without -keep).
+func (h *harness) close() {
+	h.closeOne.Do(func() {
+		h.mu.Lock()
+		servers := slices.Clone(h.servers)
+		h.mu.Unlock()
+		for _, s := range servers {
+			h.stop(s)
+		}
+		if h.o.keep {
+			fmt.Printf("kept %s (server data in data/, log in server.log)\n", h.dir)
+		} else {
+			os.RemoveAll(h.dir)
+		}
+	})
+}
+
+// topicName is name on the embedded broker; on a shared cluster a fresh
+// name keeps earlier runs' data out.
+func topicName(name string, srv *server, suffix string) string {
+	if srv.embedded {
+		return name
+	}
+	return name + suffix
+}
+
+// brokerDesc describes where the data lives.
+func brokerDesc(srv *server, brokers string) string {
+	if srv.embedded {
+		return "embedded (franz-go kfake inside the server process)"
+	}
+	return "external " + brokers
+}
+
+// writeJSON writes v to path (the -json flag).
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nresults written to %s\n", path)
+	return nil
+}
+
+// machine describes the run; every mode's JSON starts with it.
+type machine struct {
+	Time          string `json:"time"`
+	Commit        string `json:"commit"`
+	Go            string `json:"go"`
+	Cores         int    `json:"cores"`
+	LoadAvgBefore string `json:"load_avg_before"`
+	Broker        string `json:"broker"`
+}
+
+func describeMachine(root, broker string) machine {
+	return machine{Time: time.Now().UTC().Format(time.RFC3339), Commit: gitDescribe(root), Go: runtime.Version(),
+		Cores: numCPU(), LoadAvgBefore: loadAverage(), Broker: broker}
+}
+
+// run is the clickstream suite, `make bench` without a mode flag.
+func run(o options) (err error) {
+	h, err := newHarness(o)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	srv, err := h.start("")
+	if err != nil {
+		return err
+	}
+	root := h.root
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("%w\n--- server log (tail) ---\n%s", err, srv.logTail(3000))
 		}
 	}()
-	brokerDesc := "embedded (franz-go kfake inside the server process)"
-	if !srv.embedded {
-		brokerDesc = "external " + o.brokers
-	}
+	brokerDesc := brokerDesc(srv, o.brokers)
 	step("server pid %d, pg %s, broker %s", srv.pid(), srv.pgAddr, brokerDesc)
 
 	ctx := context.Background()
@@ -171,22 +420,21 @@ func run(o options) (err error) {
 	defer conn.Close(ctx)
 
 	// On a shared cluster, a fresh topic keeps earlier runs' data out.
-	topic := "clicks"
-	if !srv.embedded {
-		topic = fmt.Sprintf("clicks-bench-%d", time.Now().Unix())
+	topic := topicName("clicks", srv, fmt.Sprintf("-bench-%d", time.Now().Unix()))
+	// The watermark must trail the generator's disorder, or events near a
+	// window's end arrive after it closed and are dropped as late, as
+	// SEMANTICS.md prescribes for bounded queries too.
+	if o.gen.DisorderMs > o.wmDelay.Milliseconds() {
+		step("NOTE: -disorder %dms exceeds -watermark-delay %s: events will be late and dropped, and the result check will fail",
+			o.gen.DisorderMs, o.wmDelay)
 	}
-	// The watermark must trail the generator's disorder (maxSkewMs), or
-	// events near a window's end arrive after it closed and are dropped as
-	// late, as SEMANTICS.md prescribes for bounded queries too.
-	ddl := fmt.Sprintf("CREATE STREAM clicks (user_id BIGINT, page VARCHAR, ts TIMESTAMP, referrer VARCHAR, ua VARCHAR) "+
-		"WITH (kafka_topic='%s', value_format='json', timestamp='ts', partitions=%d, watermark_delay='%s')",
-		topic, o.partitions, o.wmDelay)
+	ddl := clicksDDL(topic, o.partitions, o.wmDelay, "")
 	if _, err := conn.Exec(ctx, ddl); err != nil {
 		return fmt.Errorf("%s: %w", ddl, err)
 	}
 
-	step("producing %s events into topic %q (%d partitions) with %s", commas(float64(o.events)), topic, o.partitions, o.producer)
-	g := newGenerator(o.partitions)
+	step("producing %s events into topic %q (%d partitions) with %s; %s", commas(float64(o.events)), topic, o.partitions, o.producer, o.gen)
+	g := newGenerator(o.gen, o.partitions)
 	prod, err := produce(o.producer, srv.brokerAddr, topic, int32(o.partitions), o.events, g)
 	if err != nil {
 		return fmt.Errorf("producing: %w", err)
@@ -201,10 +449,11 @@ func run(o options) (err error) {
 	runtime.GC()
 	debug.FreeOSMemory()
 
+	m := describeMachine(root, brokerDesc)
 	rep := report{
-		Time: time.Now().UTC().Format(time.RFC3339), Commit: gitDescribe(root), Go: runtime.Version(),
-		Cores: numCPU(), LoadAvgBefore: loadAverage(), Broker: brokerDesc, Topic: topic,
-		Events: o.events, Partitions: o.partitions, AvgValueBytes: avgBytes, Runs: o.runs, Produce: prod,
+		Time: m.Time, Commit: m.Commit, Go: m.Go,
+		Cores: m.Cores, LoadAvgBefore: m.LoadAvgBefore, Broker: brokerDesc, Topic: topic,
+		Events: o.events, Partitions: o.partitions, Generator: o.gen, AvgValueBytes: avgBytes, Runs: o.runs, Produce: prod,
 	}
 	if lifetime, err := procStatusKB(srv.pid(), "VmHWM"); err == nil {
 		rep.ServerPeakRSSAfterProduceKB = lifetime
@@ -263,14 +512,9 @@ func run(o options) (err error) {
 		fmt.Printf("  go tool pprof -sample_index=alloc_space -top -diff_base %s.allocs0 %s.allocs\n", o.cpuProfile, o.cpuProfile)
 	}
 	if o.jsonPath != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
+		if err := writeJSON(o.jsonPath, rep); err != nil {
 			return err
 		}
-		if err := os.WriteFile(o.jsonPath, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
-		fmt.Printf("\nresults written to %s\n", o.jsonPath)
 	}
 	var problems []string
 	for _, sr := range rep.Sinks {
@@ -330,4 +574,11 @@ func round(d time.Duration) time.Duration {
 	default:
 		return d.Round(time.Millisecond)
 	}
+}
+
+// clicksDDL creates the clicks stream over topic; extra adds options.
+func clicksDDL(topic string, partitions int, wmDelay time.Duration, extra string) string {
+	return fmt.Sprintf("CREATE STREAM clicks (user_id BIGINT, page VARCHAR, ts TIMESTAMP, referrer VARCHAR, ua VARCHAR) "+
+		"WITH (kafka_topic='%s', value_format='json', timestamp='ts', partitions=%d, watermark_delay='%s'%s)",
+		topic, partitions, wmDelay, extra)
 }

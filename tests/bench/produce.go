@@ -34,14 +34,17 @@ const (
 
 // produce writes n events round-robin over the topic's partitions with the
 // named client and waits until all are acknowledged.
-func produce(kind, broker, topic string, partitions int32, n int64, g *generator) (produceResult, error) {
+func produce(kind, broker, topic string, partitions int32, n int64, g valueSource) (produceResult, error) {
 	start := time.Now()
-	var err error
+	var (
+		err   error
+		bytes int64
+	)
 	switch kind {
 	case "kgo":
-		err = produceKgo(broker, topic, partitions, n, g)
+		bytes, err = produceKgo(broker, topic, partitions, n, g)
 	case "sarama":
-		err = produceSarama(broker, topic, partitions, n, g)
+		bytes, err = produceSarama(broker, topic, partitions, n, g)
 	default:
 		err = fmt.Errorf("-producer %q: want kgo or sarama", kind)
 	}
@@ -49,13 +52,13 @@ func produce(kind, broker, topic string, partitions int32, n int64, g *generator
 	if err != nil {
 		return produceResult{}, err
 	}
-	return produceResult{Producer: kind, Events: n, Bytes: g.bytes, Wall: wall,
+	return produceResult{Producer: kind, Events: n, Bytes: bytes, Wall: wall,
 		EventsPerS: float64(n) / wall.Seconds()}, nil
 }
 
 // produceKgo uses franz-go's kgo client, which builds one batch per partition
 // and compresses it once, with little per-record work.
-func produceKgo(broker, topic string, partitions int32, n int64, g *generator) error {
+func produceKgo(broker, topic string, partitions int32, n int64, g valueSource) (int64, error) {
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(broker),
 		kgo.DefaultProduceTopic(topic),
@@ -69,7 +72,7 @@ func produceKgo(broker, topic string, partitions int32, n int64, g *generator) e
 		kgo.RequiredAcks(kgo.LeaderAck()),
 	)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer cl.Close()
 	var (
@@ -84,21 +87,26 @@ func produceKgo(broker, topic string, partitions int32, n int64, g *generator) e
 		}
 	}
 	ctx := context.Background()
-	var a arena
+	var (
+		a     arena
+		bytes int64
+	)
 	for i := int64(0); i < n; i++ {
-		cl.Produce(ctx, &kgo.Record{Partition: int32(i % int64(partitions)), Value: a.value(g)}, done)
+		v := a.value(g)
+		bytes += int64(len(v))
+		cl.Produce(ctx, &kgo.Record{Partition: int32(i % int64(partitions)), Value: v}, done)
 	}
 	if err := cl.Flush(ctx); err != nil {
-		return err
+		return bytes, err
 	}
 	if f := failed.Load(); f > 0 {
-		return fmt.Errorf("kgo: %d of %d records failed, first: %w", f, n, firstErr)
+		return bytes, fmt.Errorf("kgo: %d of %d records failed, first: %w", f, n, firstErr)
 	}
-	return nil
+	return bytes, nil
 }
 
 // produceSarama uses sarama's AsyncProducer, for comparison with kgo.
-func produceSarama(broker, topic string, partitions int32, n int64, g *generator) error {
+func produceSarama(broker, topic string, partitions int32, n int64, g valueSource) (int64, error) {
 	conf := sarama.NewConfig()
 	conf.Version = sarama.V4_1_0_0
 	conf.Producer.Partitioner = sarama.NewManualPartitioner
@@ -114,7 +122,7 @@ func produceSarama(broker, topic string, partitions int32, n int64, g *generator
 	conf.ChannelBufferSize = 65536
 	p, err := sarama.NewAsyncProducer([]string{broker}, conf)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var (
 		failed   int64
@@ -131,11 +139,16 @@ func produceSarama(broker, topic string, partitions int32, n int64, g *generator
 			failed++
 		}
 	}()
-	var a arena
+	var (
+		a     arena
+		bytes int64
+	)
 	in := p.Input()
 	for i := int64(0); i < n; i++ {
+		v := a.value(g)
+		bytes += int64(len(v))
 		in <- &sarama.ProducerMessage{Topic: topic, Partition: int32(i % int64(partitions)),
-			Value: sarama.ByteEncoder(a.value(g))}
+			Value: sarama.ByteEncoder(v)}
 	}
 	// Close flushes, then drains Errors() itself: an error may reach the
 	// goroutine above or Close's ProducerErrors, so count both.
@@ -148,10 +161,10 @@ func produceSarama(broker, topic string, partitions int32, n int64, g *generator
 		}
 		failed += int64(len(pe))
 	} else if closeErr != nil {
-		return closeErr
+		return bytes, closeErr
 	}
 	if failed > 0 {
-		return fmt.Errorf("sarama: %d of %d messages failed, first: %w", failed, n, firstErr)
+		return bytes, fmt.Errorf("sarama: %d of %d messages failed, first: %w", failed, n, firstErr)
 	}
-	return nil
+	return bytes, nil
 }

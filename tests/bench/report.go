@@ -20,6 +20,7 @@ type report struct {
 	Topic         string        `json:"topic"`
 	Events        int64         `json:"events"`
 	Partitions    int           `json:"partitions"`
+	Generator     genConfig     `json:"generator"`
 	AvgValueBytes float64       `json:"avg_value_bytes"`
 	Runs          int           `json:"runs"`
 	Produce       produceResult `json:"produce"`
@@ -135,6 +136,7 @@ func (r *report) print(w io.Writer) {
 	p("StreamSQL clickstream benchmark")
 	p("  data     %s events, %.1f bytes of JSON each on average, %d partitions, topic %q",
 		commas(float64(r.Events)), r.AvgValueBytes, r.Partitions, r.Topic)
+	p("           %s", r.Generator)
 	p("  broker   %s", r.Broker)
 	p("  machine  %d cores, load average %s before the runs; %s; commit %s", r.Cores, r.LoadAvgBefore, r.Go, r.Commit)
 	if r.Runs > 1 {

@@ -31,6 +31,9 @@ type server struct {
 	// profilePath is set when the binary was built with the CPU-profile
 	// hook (see profile.go); empty otherwise.
 	profilePath string
+	// freeMemPath is set when the hook frees memory on request (see
+	// freeServerMemory).
+	freeMemPath string
 }
 
 // repoRoot is the directory of the main module, so the bench works from any
@@ -99,7 +102,15 @@ func freeAddr() (string, error) {
 // startServer launches bin with a data directory under dir and free ports,
 // its log going to a file (so nothing the server prints lands in the middle
 // of a measurement), and waits until it accepts Postgres connections.
-func startServer(bin, dir, brokers string, parallelism int, profilePath string) (*server, error) {
+// serverHooks are the environment variables of the profiling hook
+// (profile.go); all empty for a server built without it.
+type serverHooks struct {
+	cpuProfile, heapProfile string
+	// freeMem enables freeServerMemory.
+	freeMem bool
+}
+
+func startServer(bin, dir, brokers string, parallelism int, hooks serverHooks) (*server, error) {
 	s := &server{dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "server.log")}
 	var err error
 	if s.pgAddr, err = freeAddr(); err != nil {
@@ -130,9 +141,16 @@ func startServer(bin, dir, brokers string, parallelism int, profilePath string) 
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.Env = os.Environ()
-	if profilePath != "" {
-		s.profilePath = profilePath
-		s.cmd.Env = append(s.cmd.Env, profileEnv+"="+profilePath)
+	if hooks.cpuProfile != "" {
+		s.profilePath = hooks.cpuProfile
+		s.cmd.Env = append(s.cmd.Env, profileEnv+"="+hooks.cpuProfile)
+	}
+	if hooks.heapProfile != "" {
+		s.cmd.Env = append(s.cmd.Env, heapProfileEnv+"="+hooks.heapProfile)
+	}
+	if hooks.freeMem {
+		s.freeMemPath = filepath.Join(dir, "freemem.done")
+		s.cmd.Env = append(s.cmd.Env, freeMemEnv+"="+s.freeMemPath)
 	}
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", bin, err)

@@ -264,11 +264,56 @@ func runSink(ctx context.Context, conn *pgx.Conn, srv *server, mode, topicSuffix
 		}
 	}()
 
+	last, atN, err := watchSink(ctx, conn, pid, &r, n, before)
+	if err != nil {
+		return r, err
+	}
+	r.cpuUse = cpuBetween(before, atN)
+	r.EventsPerS = float64(n) / r.Wall.Seconds()
+	r.EventsPerSInterpolated = float64(n) / r.WallInterpolated.Seconds()
+	r.EventsPerServerCPUSec = float64(n) / r.Server.Seconds()
+	r.OthersCores = r.othersCores()
+	r.RowsIn, r.RowsOut, r.LateEvents, r.DecodeErrors, r.State = last.rowsIn, last.rowsOut, last.lateEvents, last.decodeErrors, last.state
+	if last.delivery != mode {
+		r.Notes = append(r.Notes, fmt.Sprintf("SHOW SINKS reports delivery %q for a sink created with %q", last.delivery, mode))
+	}
+	if r.RowsIn != n {
+		r.Notes = append(r.Notes, fmt.Sprintf("rows_in is %d, %d events were produced", r.RowsIn, n))
+	}
+
+	recs, ends, err := readOutput(srv.brokerAddr, r.Topic, from)
+	if err != nil {
+		return r, fmt.Errorf("reading %s back: %w", r.Topic, err)
+	}
+	r.Output.CommittedEnd, r.Output.HighWatermark = ends.committed, ends.high
+	r.checkOutput(recs, sure, uncertain, n)
+	if st, ok, err := showSink(ctx, conn, r.Sink); err == nil && ok {
+		r.RowsOut = st.rowsOut // windows the idle timeout closed meanwhile count too
+	}
+	r.Restarts = sinkRestarts(srv.httpAddr, r.Sink)
+
+	if _, err := conn.Exec(ctx, "DROP SINK "+r.Sink, pgx.QueryExecModeSimpleProtocol); err != nil {
+		return r, fmt.Errorf("DROP SINK %s: %w", r.Sink, err)
+	}
+	dropped = true
+	if after, err := outputEnds(srv.brokerAddr, r.Topic); err == nil {
+		r.Output.AfterDropCommittedEnd, r.Output.AfterDropHighWatermark = after.committed, after.high
+		if after.committed != after.high {
+			r.Notes = append(r.Notes, fmt.Sprintf("after DROP SINK the output topic's read_committed end offsets (sum %d) stay below its high watermarks (sum %d): a transaction was left open",
+				after.committed, after.high))
+		}
+	}
+	return r, nil
+}
+
+// watchSink polls SHOW SINKS for r.Sink every sinkPoll from before.at until
+// rows_in reaches n (atN is the CPU sample then) and then until the second
+// checkpoint after that completes, filling r's start-up, timing and
+// checkpoint fields. last is the status the final poll saw.
+func watchSink(ctx context.Context, conn *pgx.Conn, pid int, r *sinkResult, n int64, before cpuSample) (last sinkStatus, atN cpuSample, err error) {
 	var (
-		atN      cpuSample
 		reachedN bool
 		cpAfter  bool
-		last     sinkStatus
 		prevAt   time.Time
 		// rate is rows_in's growth per second between the last two polls.
 		rate    float64
@@ -282,18 +327,18 @@ func runSink(ctx context.Context, conn *pgx.Conn, srv *server, mode, topicSuffix
 		time.Sleep(time.Until(next))
 		st, ok, err := showSink(ctx, conn, r.Sink)
 		if err != nil {
-			return r, fmt.Errorf("SHOW SINKS: %w", err)
+			return last, atN, fmt.Errorf("SHOW SINKS: %w", err)
 		}
 		now := time.Now()
 		if !ok {
-			return r, fmt.Errorf("SHOW SINKS does not list %s", r.Sink)
+			return last, atN, fmt.Errorf("SHOW SINKS does not list %s", r.Sink)
 		}
 		if r.FirstRows == 0 && st.rowsIn > 0 {
 			r.FirstRows = now.Sub(before.at)
 		}
 		if !reachedN && st.rowsIn >= n {
 			if atN, err = sampleCPU(pid); err != nil {
-				return r, err
+				return last, atN, err
 			}
 			reachedN = true
 			r.EpochAtN = st.lastCheckpoint
@@ -333,48 +378,13 @@ func runSink(ctx context.Context, conn *pgx.Conn, srv *server, mode, topicSuffix
 		}
 		if now.After(deadline) {
 			if !reachedN {
-				return r, fmt.Errorf("sink %s: rows_in is %d of %d after %s (state %s %s)", r.Sink, st.rowsIn, n, sinkTimeout, st.state, st.reason)
+				return last, atN, fmt.Errorf("sink %s: rows_in is %d of %d after %s (state %s %s)", r.Sink, st.rowsIn, n, sinkTimeout, st.state, st.reason)
 			}
-			return r, fmt.Errorf("sink %s: read all %d events, but last_checkpoint stayed at %d for %s (state %s %s)",
+			return last, atN, fmt.Errorf("sink %s: read all %d events, but last_checkpoint stayed at %d for %s (state %s %s)",
 				r.Sink, n, st.lastCheckpoint, sinkTimeout, st.state, st.reason)
 		}
 	}
-	r.cpuUse = cpuBetween(before, atN)
-	r.EventsPerS = float64(n) / r.Wall.Seconds()
-	r.EventsPerSInterpolated = float64(n) / r.WallInterpolated.Seconds()
-	r.EventsPerServerCPUSec = float64(n) / r.Server.Seconds()
-	r.OthersCores = r.othersCores()
-	r.RowsIn, r.RowsOut, r.LateEvents, r.DecodeErrors, r.State = last.rowsIn, last.rowsOut, last.lateEvents, last.decodeErrors, last.state
-	if last.delivery != mode {
-		r.Notes = append(r.Notes, fmt.Sprintf("SHOW SINKS reports delivery %q for a sink created with %q", last.delivery, mode))
-	}
-	if r.RowsIn != n {
-		r.Notes = append(r.Notes, fmt.Sprintf("rows_in is %d, %d events were produced", r.RowsIn, n))
-	}
-
-	recs, ends, err := readOutput(srv.brokerAddr, r.Topic, from)
-	if err != nil {
-		return r, fmt.Errorf("reading %s back: %w", r.Topic, err)
-	}
-	r.Output.CommittedEnd, r.Output.HighWatermark = ends.committed, ends.high
-	r.checkOutput(recs, sure, uncertain, n)
-	if st, ok, err := showSink(ctx, conn, r.Sink); err == nil && ok {
-		r.RowsOut = st.rowsOut // windows the idle timeout closed meanwhile count too
-	}
-	r.Restarts = sinkRestarts(srv.httpAddr, r.Sink)
-
-	if _, err := conn.Exec(ctx, "DROP SINK "+r.Sink, pgx.QueryExecModeSimpleProtocol); err != nil {
-		return r, fmt.Errorf("DROP SINK %s: %w", r.Sink, err)
-	}
-	dropped = true
-	if after, err := outputEnds(srv.brokerAddr, r.Topic); err == nil {
-		r.Output.AfterDropCommittedEnd, r.Output.AfterDropHighWatermark = after.committed, after.high
-		if after.committed != after.high {
-			r.Notes = append(r.Notes, fmt.Sprintf("after DROP SINK the output topic's read_committed end offsets (sum %d) stay below its high watermarks (sum %d): a transaction was left open",
-				after.committed, after.high))
-		}
-	}
-	return r, nil
+	return last, atN, nil
 }
 
 // outputRecord is one record of the sink's topic.

@@ -2,7 +2,7 @@ package e2e
 
 // TestNexmark runs Nexmark queries of the Flink suite, their SELECT texts
 // taken unchanged from shared/bench/nexmark, as bounded SELECTs over a few
-// thousand generated events (nexmark_gen.go), and compares each result with
+// thousand generated events (tests/nexmark), and compares each result with
 // the result computed directly in Go from the same events.
 //
 // The stream is the suite's Kafka table (ddl_kafka.sql) with the edits in
@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/streamsql/streamsql/tests/nexmark"
 )
 
 // nexmarkDir holds the suite's SQL: shared/ beside the repository clone.
@@ -126,7 +128,7 @@ func TestNexmark(t *testing.T) {
 	for _, v := range nexmarkStatements(t, "ddl_views.sql") {
 		views = append(views, strings.ReplaceAll(v, "${NEXMARK_TABLE}", "nexmark"))
 	}
-	events := GenerateNexmark(NexmarkConfig{Seed: 1, EventTime: nexmarkEventTime}, nexmarkEvents)
+	events := nexmark.Generate(nexmark.Config{Seed: 1, EventTime: nexmarkEventTime}, nexmarkEvents)
 
 	q12 := nexmarkSelect(t, "q12.sql")
 	const proctime = "TABLE B, DESCRIPTOR(p_time)"
@@ -296,17 +298,17 @@ func multisetDiff(got, want []string) string {
 
 // ---- reference implementations, one per query ----
 
-func nexmarkBids(events []NexmarkEvent) []*NexmarkBidEvent {
-	var out []*NexmarkBidEvent
+func nexmarkBids(events []nexmark.Event) []*nexmark.BidEvent {
+	var out []*nexmark.BidEvent
 	for _, e := range events {
-		if e.Type == NexmarkBid {
+		if e.Type == nexmark.Bid {
 			out = append(out, e.Bid)
 		}
 	}
 	return out
 }
 
-func nexmarkQ0(events []NexmarkEvent) []string {
+func nexmarkQ0(events []nexmark.Event) []string {
 	var out []string
 	for _, b := range nexmarkBids(events) {
 		out = append(out, nexmarkRow(b.Auction, b.Bidder, b.Price, nexmarkTS(b.DateTime), b.Extra))
@@ -314,7 +316,7 @@ func nexmarkQ0(events []NexmarkEvent) []string {
 	return out
 }
 
-func nexmarkQ1(events []NexmarkEvent) []string {
+func nexmarkQ1(events []nexmark.Event) []string {
 	var out []string
 	for _, b := range nexmarkBids(events) {
 		out = append(out, nexmarkRow(b.Auction, b.Bidder, 0.908*float64(b.Price), nexmarkTS(b.DateTime), b.Extra))
@@ -322,7 +324,7 @@ func nexmarkQ1(events []NexmarkEvent) []string {
 	return out
 }
 
-func nexmarkQ2(events []NexmarkEvent) []string {
+func nexmarkQ2(events []nexmark.Event) []string {
 	var out []string
 	for _, b := range nexmarkBids(events) {
 		if b.Auction%123 == 0 {
@@ -333,7 +335,7 @@ func nexmarkQ2(events []NexmarkEvent) []string {
 }
 
 // nexmarkQ12: bids per bidder per 10-second event-time window.
-func nexmarkQ12(events []NexmarkEvent) []string {
+func nexmarkQ12(events []nexmark.Event) []string {
 	type key struct{ bidder, start int64 }
 	counts := map[key]int64{}
 	for _, b := range nexmarkBids(events) {
@@ -347,7 +349,7 @@ func nexmarkQ12(events []NexmarkEvent) []string {
 	return out
 }
 
-func nexmarkQ14(events []NexmarkEvent) []string {
+func nexmarkQ14(events []nexmark.Event) []string {
 	var out []string
 	for _, b := range nexmarkBids(events) {
 		price := 0.908 * float64(b.Price)
@@ -368,7 +370,7 @@ func nexmarkQ14(events []NexmarkEvent) []string {
 	return out
 }
 
-func nexmarkDay(t NexmarkTime) string { return time.UnixMilli(int64(t)).UTC().Format("2006-01-02") }
+func nexmarkDay(t nexmark.Time) string { return time.UnixMilli(int64(t)).UTC().Format("2006-01-02") }
 
 // nexmarkRank is the price rank of q15 and q17: 0 below 10,000, 1 below
 // 1,000,000, 2 above.
@@ -382,7 +384,7 @@ func nexmarkRank(price int64) int {
 	return 2
 }
 
-func nexmarkQ15(events []NexmarkEvent) []string {
+func nexmarkQ15(events []nexmark.Event) []string {
 	type stats struct {
 		bids     [4]int64 // total, rank 1, 2, 3
 		bidders  [4]map[int64]bool
@@ -422,7 +424,7 @@ func nexmarkQ15(events []NexmarkEvent) []string {
 	return out
 }
 
-func nexmarkQ17(events []NexmarkEvent) []string {
+func nexmarkQ17(events []nexmark.Event) []string {
 	type key struct {
 		auction int64
 		day     string
@@ -455,7 +457,7 @@ func nexmarkQ17(events []NexmarkEvent) []string {
 
 var nexmarkChannelID = regexp.MustCompile(`(&|^)channel_id=([^&]*)`)
 
-func nexmarkQ21(events []NexmarkEvent) []string {
+func nexmarkQ21(events []nexmark.Event) []string {
 	ids := map[string]string{"apple": "0", "google": "1", "facebook": "2", "baidu": "3"}
 	var out []string
 	for _, b := range nexmarkBids(events) {
@@ -476,7 +478,7 @@ func nexmarkQ21(events []NexmarkEvent) []string {
 	return out
 }
 
-func nexmarkQ22(events []NexmarkEvent) []string {
+func nexmarkQ22(events []nexmark.Event) []string {
 	var out []string
 	for _, b := range nexmarkBids(events) {
 		parts := strings.Split(b.URL, "/")

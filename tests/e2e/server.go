@@ -51,6 +51,8 @@ type Server struct {
 	BrokerAddr string
 	embedded   string
 	extraArgs  []string
+	// Env is added to the process environment at each Start.
+	Env []string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -100,6 +102,7 @@ func (s *Server) Start() {
 	}
 	args = append(args, s.extraArgs...)
 	cmd := exec.Command(Binary, args...)
+	cmd.Env = append(os.Environ(), s.Env...)
 	log := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -118,6 +121,28 @@ func (s *Server) Start() {
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.t.Fatalf("streamsql did not start listening on %s; log:\n%s", s.PgAddr, s.Log())
+}
+
+// WaitExit waits up to timeout for the process to end by itself (a crash)
+// and reports whether it did.
+func (s *Server) WaitExit(timeout time.Duration) bool {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return true
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		s.mu.Lock()
+		s.cmd = nil
+		s.mu.Unlock()
+		return true
+	case <-time.After(timeout):
+		return false
+	}
 }
 
 // Log returns what the process has printed so far.
