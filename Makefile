@@ -10,7 +10,7 @@ PKGS     := ./...
 BROKER   := tests/kafka/broker.sh
 RUNFLAGS ?=
 
-.PHONY: all build run test test-unit test-embedded test-kafka bench lint fmt vet clean
+.PHONY: all build run test test-unit test-embedded test-kafka bench soak lint fmt vet clean
 
 all: build
 
@@ -46,6 +46,14 @@ test-kafka:
 
 bench:
 	$(GO) run ./tests/bench $(BENCHFLAGS)
+
+# A longer recovery run than make test's: 3M events, 60 SIGKILLs, against
+# the embedded broker (a separate process) and real Kafka.
+soak:
+	STREAMSQL_CRASH_EVENTS=3000000 STREAMSQL_CRASH_KILLS=60 $(GO) test -count=1 -timeout 60m -run 'Crash' -v ./tests/e2e/
+	@addr=$$($(BROKER) start) || exit 1; \
+	STREAMSQL_CRASH_EVENTS=3000000 STREAMSQL_CRASH_KILLS=60 STREAMSQL_TEST_BROKERS=$$addr $(GO) test -count=1 -timeout 60m -run 'Crash' -v ./tests/e2e/; rc=$$?; \
+	$(BROKER) stop; exit $$rc
 
 clean:
 	rm -rf bin streamsql-data

@@ -172,7 +172,7 @@ func TestAtLeastOnceThroughCrashes(t *testing.T) { crashTest(t, "at_least_once")
 // times, many of them during checkpoints (every 200 ms) — while events are
 // produced and processed, restarting it each time.
 func crashTest(t *testing.T, delivery string) {
-	const events = 300_000
+	events := crashEvents()
 	brokers := Brokers()
 	if brokers == "" {
 		// The engine's own embedded broker would die with it: it is a
@@ -263,8 +263,17 @@ func TestExactlyOnceThroughBrokerRestart(t *testing.T) {
 	checkCounts(t, k, events, true)
 }
 
-// crashKills is how many times crashTest kills the engine (12; override
-// with STREAMSQL_CRASH_KILLS when investigating).
+// crashEvents is how many events crashTest runs through (300,000; the soak
+// target raises it with STREAMSQL_CRASH_EVENTS).
+func crashEvents() int {
+	if v, err := strconv.Atoi(os.Getenv("STREAMSQL_CRASH_EVENTS")); err == nil && v > 0 {
+		return v
+	}
+	return 300_000
+}
+
+// crashKills is how many times crashTest kills the engine (12; the soak
+// target raises it with STREAMSQL_CRASH_KILLS).
 func crashKills() int {
 	if v, err := strconv.Atoi(os.Getenv("STREAMSQL_CRASH_KILLS")); err == nil {
 		return v
