@@ -18,9 +18,9 @@ import (
 // State: one group per (key, session start) in a write-back cache. The
 // session's last event time is kept as an extra MAX aggregate over the
 // event-time column appended to the query's aggregates, so it is
-// checkpointed with them and merges like them. On a watermark it emits, per
-// key in start order, every session whose end is at or before the
-// watermark, and deletes it. An event that would form a session already
+// checkpointed with them and merges like them. On a watermark it emits every
+// session whose end is at or before the watermark, ordered by end and key,
+// and deletes it. An event that would form a session already
 // closed by the watermark, and joins no open session, is late: dropped and
 // counted.
 type SessionAgg struct {

@@ -143,10 +143,15 @@ type CheckpointInfo struct {
 
 // LastCheckpoint returns the query's last completed checkpoint, if any.
 func (s *Store) LastCheckpoint(query string) (CheckpointInfo, bool, error) {
+	return s.readInfo(metaKey(query))
+}
+
+// readInfo reads checkpoint metadata stored under key.
+func (s *Store) readInfo(key []byte) (CheckpointInfo, bool, error) {
 	var info CheckpointInfo
 	found := false
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(metaKey(query))
+		item, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
 		}

@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -65,19 +64,7 @@ func (s *Store) Prepare(c *Commit) error {
 // Pending returns the epoch of the query's prepared but unresolved
 // checkpoint, if there is one.
 func (s *Store) Pending(query string) (int64, bool, error) {
-	var info CheckpointInfo
-	found := false
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(pendingMetaKey(query))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		found = true
-		return item.Value(func(v []byte) error { return json.Unmarshal(v, &info) })
-	})
+	info, found, err := s.readInfo(pendingMetaKey(query))
 	return info.Epoch, found, err
 }
 

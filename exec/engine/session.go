@@ -340,10 +340,13 @@ func (s *Session) ensureTopic(topic string, partitions, replicas int, pos int) (
 	return partitions, nil
 }
 
+// exists reports whether a stream, sink or view already uses name (they
+// share one namespace).
 func (s *Session) exists(name string) bool {
 	_, a := s.e.cfg.Catalog.Stream(name)
 	_, b := s.e.cfg.Catalog.Sink(name)
-	return a || b
+	_, c := s.e.cfg.Catalog.View(name)
+	return a || b || c
 }
 
 func (s *Session) createStream(st *sql.CreateStream, w pgwire.ResultWriter) error {
