@@ -100,7 +100,7 @@ func parseFlags() options {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (server data, log, binary) and shut the server down cleanly")
 	flag.StringVar(&o.producer, "producer", "kgo", "client that fills the topic: kgo (franz-go) or sarama (AsyncProducer)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "",
-		"write a CPU profile of the server during the last query run to this file (builds the server with a profiling hook through go build -overlay)")
+		"write a CPU profile of the server during the last query run to this file (-suite nexmark: one per bounded query, FILE.q0 ...); builds the server with a profiling hook through go build -overlay")
 	flag.StringVar(&o.heapProfile, "heapprofile", "",
 		"write the server's heap profile at its largest live heap to this file (-memory: one per run, FILE.run1 and FILE.run2); builds the server with the profiling hook")
 	flag.IntVar(&o.parallelism, "parallelism", 0, "passed to the server as --parallelism when > 0 (server default: min(partitions, cores))")

@@ -146,8 +146,10 @@ func (r *memoryReport) print(w io.Writer) {
 	}
 	p("  peak RSS ratio (%dN / N)           %.2f   target: within %.0f%% (%s)", r.Factor, r.PeakRatio, 100*(memoryTarget-1), verdict)
 	p("  query growth ratio (peak - at query) %.2f", r.GrowthRatio)
+	p("  RSS after prod: the server's peak before the query; query growth: its peak during the query minus its RSS")
+	p("  when the query was sent, which is what the query added.")
 	if r.embedded {
-		p("  With the embedded broker the server's RSS includes the broker's copy of the topic, which grows with the")
-		p("  events: \"RSS at query\" is mostly that, and \"query growth\" (peak minus RSS at query) is what the query added.")
+		p("  With the embedded broker the server's RSS also holds what the broker keeps in memory of the topic and the")
+		p("  fetch responses it builds for the query; against -brokers it is the engine's alone.")
 	}
 }

@@ -132,14 +132,14 @@ type nexmarkQueryResult struct {
 	RatioToRaw               float64 `json:"ratio_to_raw_read"`
 	// FlinkPerCore is Flink's V2 events/s per core (0: none published);
 	// the ratios divide events/CPU-s by it.
-	FlinkPerCore         float64 `json:"flink_per_core,omitempty"`
-	RatioToFlink         float64 `json:"ratio_to_flink_per_core,omitempty"`
-	RatioToFlinkEngineEs float64 `json:"ratio_to_flink_per_core_engine_est,omitempty"`
-	OthersCores          float64 `json:"others_cores"`
-	RSSBeforeKB          int64   `json:"rss_before_kb"`
-	PeakRSSKB            int64   `json:"peak_rss_kb"`
-	PeakIsLifetime       bool    `json:"peak_is_lifetime"`
-	Problem              string  `json:"problem,omitempty"`
+	FlinkPerCore          float64 `json:"flink_per_core,omitempty"`
+	RatioToFlink          float64 `json:"ratio_to_flink_per_core,omitempty"`
+	RatioToFlinkEngineEst float64 `json:"ratio_to_flink_per_core_engine_est,omitempty"`
+	OthersCores           float64 `json:"others_cores"`
+	RSSBeforeKB           int64   `json:"rss_before_kb"`
+	PeakRSSKB             int64   `json:"peak_rss_kb"`
+	PeakIsLifetime        bool    `json:"peak_is_lifetime"`
+	Problem               string  `json:"problem,omitempty"`
 }
 
 // nexmarkSinkResult is one query as CREATE SINK ... delivery =
@@ -157,7 +157,7 @@ type nexmarkSinkResult struct {
 	RatioToRaw               float64       `json:"ratio_to_raw_read"`
 	FlinkPerCore             float64       `json:"flink_per_core,omitempty"`
 	RatioToFlink             float64       `json:"ratio_to_flink_per_core,omitempty"`
-	RatioToFlinkEngineEs     float64       `json:"ratio_to_flink_per_core_engine_est,omitempty"`
+	RatioToFlinkEngineEst    float64       `json:"ratio_to_flink_per_core_engine_est,omitempty"`
 	OthersCores              float64       `json:"others_cores"`
 	FirstRows                time.Duration `json:"first_rows_after_ns"`
 	ToCheckpoint             time.Duration `json:"to_checkpoint_ns"`
@@ -365,6 +365,12 @@ func runNexmarkQuery(ctx context.Context, conn *pgx.Conn, srv *server, name, sql
 		return r, err
 	}
 	r.PeakIsLifetime = !resetPeakRSS(pid)
+	profile := srv.profilePath != ""
+	if profile {
+		if err := startServerProfile(srv); err != nil {
+			return r, err
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Minute)
 	defer cancel()
 	before, err := sampleCPU(pid)
@@ -388,6 +394,17 @@ func runNexmarkQuery(ctx context.Context, conn *pgx.Conn, srv *server, name, sql
 	if err := rows.Err(); err != nil {
 		return r, fmt.Errorf("%s: %w\n%s", name, err, sql)
 	}
+	if profile {
+		// One profile per query: FILE.q0, FILE.q0.allocs0, FILE.q0.allocs.
+		if err := stopServerProfile(srv); err != nil {
+			return r, err
+		}
+		for _, ext := range []string{"", ".allocs0", ".allocs"} {
+			if err := os.Rename(srv.profilePath+ext, srv.profilePath+"."+name+ext); err != nil {
+				return r, err
+			}
+		}
+	}
 	if r.PeakRSSKB, err = procStatusKB(pid, "VmHWM"); err != nil {
 		return r, err
 	}
@@ -406,7 +423,7 @@ func runNexmarkQuery(ctx context.Context, conn *pgx.Conn, srv *server, name, sql
 	}
 	if r.FlinkPerCore > 0 {
 		r.RatioToFlink = r.EventsPerServerCPUSec / r.FlinkPerCore
-		r.RatioToFlinkEngineEs = r.EventsPerEngineCPUSecEst / r.FlinkPerCore
+		r.RatioToFlinkEngineEst = r.EventsPerEngineCPUSecEst / r.FlinkPerCore
 	}
 	if want >= 0 && r.Rows != want {
 		r.Problem = fmt.Sprintf("%s: WRONG RESULT: %d rows, the generated events give %d", name, r.Rows, want)
@@ -459,7 +476,7 @@ func runNexmarkSink(ctx context.Context, conn *pgx.Conn, srv *server, name, sql,
 	}
 	if r.FlinkPerCore > 0 {
 		r.RatioToFlink = r.EventsPerServerCPUSec / r.FlinkPerCore
-		r.RatioToFlinkEngineEs = r.EventsPerEngineCPUSecEst / r.FlinkPerCore
+		r.RatioToFlinkEngineEst = r.EventsPerEngineCPUSecEst / r.FlinkPerCore
 	}
 	r.FirstRows, r.ToCheckpoint = w.FirstRows, w.ToCheckpoint
 	r.Checkpoints, r.MaxCheckpointBytes, r.MaxCheckpointMs, r.FailedReasons = w.Checkpoints, w.MaxCheckpointBytes, w.MaxCheckpointMs, w.FailedReasons
@@ -514,19 +531,24 @@ func (r *nexmarkReport) print(w io.Writer) {
 	p("  machine  %d cores, load average %s before the runs; %s; commit %s", r.Cores, r.LoadAvgBefore, r.Go, r.Commit)
 	p("")
 	p("  produce (%s, lz4, acks=1)   %s events/s in %s", r.Produce.Producer, commas(r.Produce.EventsPerS), round(r.Produce.Wall))
-	p("  (a) raw sarama read         %s events/s in %s, %s events per CPU-s of the reader; the broker (server) used %s",
-		commas(r.Raw.EventsPerS), round(r.Raw.Wall), commas(r.Raw.EventsPerCPUSec), secs(r.Raw.Server))
+	broker := ""
+	if r.embedded {
+		broker = fmt.Sprintf("; the broker (in the server) used %s", secs(r.Raw.Server))
+	}
+	p("  (a) raw sarama read         %s events/s in %s, %s events per CPU-s of the reader%s",
+		commas(r.Raw.EventsPerS), round(r.Raw.Wall), commas(r.Raw.EventsPerCPUSec), broker)
 	p("")
-	p("  events/s = all %s events over the wall time; events/CPU-s = over the server's CPU time (the embedded broker", commas(float64(r.Events)))
-	p("  included); xFlink = events/CPU-s over Flink's V2 events/s per core (target %.0fx); est. = the engine alone,", r.FlinkTarget)
-	p("  the broker's CPU in (a) subtracted (an estimate, embedded broker only).")
+	p("  events/s = all %s events (persons and auctions too) over the wall time; events/CPU-s = over the server's", commas(float64(r.Events)))
+	p("  CPU time (with the embedded broker, the broker's included); x raw = events/s over (a)'s; xFlink = events/CPU-s")
+	p("  over Flink's V2 events/s per core (target %.0fx); est. engine = the embedded broker's CPU in (a) subtracted", r.FlinkTarget)
+	p("  (an estimate of the engine alone). RSS at = when the query was sent, after a GC that returned free memory.")
 	p("")
 	p("  bounded queries (SELECT over the Postgres wire, every row read)")
 	p("  %-5s %10s %12s %6s %13s %7s %13s %7s %9s %9s %8s %9s %7s", "", "rows", "events/s", "x raw", "events/CPU-s", "xFlink",
 		"est. engine", "xFlink", "RSS at", "peak RSS", "wall", "srv CPU", "others")
 	for _, q := range r.Queries {
 		p("  %-5s %10s %12s %6.2f %13s %7s %13s %7s %9s %9s %8s %9s %7s", q.Query, commas(float64(q.Rows)), commas(q.EventsPerS), q.RatioToRaw,
-			commas(q.EventsPerServerCPUSec), ratioCell(q.RatioToFlink), estCell(q.EventsPerEngineCPUSecEst), ratioCell(q.RatioToFlinkEngineEs),
+			commas(q.EventsPerServerCPUSec), ratioCell(q.RatioToFlink), estCell(q.EventsPerEngineCPUSecEst), ratioCell(q.RatioToFlinkEngineEst),
 			mib(q.RSSBeforeKB), mib(q.PeakRSSKB), round(q.Wall), secs(q.Server), secs(q.Others))
 	}
 	if len(r.Sinks) > 0 {
@@ -538,7 +560,7 @@ func (r *nexmarkReport) print(w io.Writer) {
 			"est. engine", "xFlink", "RSS at", "peak RSS", "ckpt max", "state dir", "wall", "srv CPU", "others")
 		for _, s := range r.Sinks {
 			p("  %-5s %10s %12s %6.2f %13s %7s %13s %7s %9s %9s %10s %9s %8s %9s %7s", s.Query, commas(float64(s.RowsOut)), commas(s.EventsPerS), s.RatioToRaw,
-				commas(s.EventsPerServerCPUSec), ratioCell(s.RatioToFlink), estCell(s.EventsPerEngineCPUSecEst), ratioCell(s.RatioToFlinkEngineEs),
+				commas(s.EventsPerServerCPUSec), ratioCell(s.RatioToFlink), estCell(s.EventsPerEngineCPUSecEst), ratioCell(s.RatioToFlinkEngineEst),
 				mib(s.RSSBeforeKB), mib(s.PeakRSSKB), byteSize(s.MaxCheckpointBytes), byteSize(s.StateDirAfterBytes), round(s.Wall), secs(s.Server), secs(s.Others))
 		}
 	}
