@@ -34,9 +34,10 @@ type KafkaSink struct {
 	pending []kafka.Message
 	// arena holds the encoded bytes of pending messages; a new one is
 	// started after each flush because the producer may keep references.
-	arena []byte
-	ctx   context.Context
-	gate  *TxnGate
+	arena   []byte
+	ctx     context.Context
+	gate    *TxnGate
+	mayWait bool
 	// epoch is the checkpoint epoch the buffered rows belong to.
 	epoch int64
 
@@ -72,7 +73,7 @@ type rowEncoder interface {
 // keys.
 func NewKafkaSink(sc SinkContext, p *kafka.Producer, topic, format string, names, keyNames []string, hasTime bool) *KafkaSink {
 	s := &KafkaSink{producer: p, topic: topic, nOut: len(names), timeCol: -1,
-		ctx: sc.Ctx, gate: sc.Gate, epoch: sc.Epoch}
+		ctx: sc.Ctx, gate: sc.Gate, epoch: sc.Epoch, mayWait: sc.MayWait}
 	if format == "csv" {
 		s.value = codec.NewCSVEncoder(len(names))
 	} else {
@@ -160,8 +161,14 @@ func (s *KafkaSink) Drain() error {
 		// Exactly-once: the rows belong to a transaction not open yet (the
 		// coordinator is committing the previous one). Keep them: handing
 		// them over could block this task, and the commit may be waiting
-		// for a barrier stuck behind it.
-		return nil
+		// for a barrier stuck behind it. A task nobody waits on instead
+		// waits once it holds a full buffer, bounding its memory.
+		if !s.mayWait || len(s.pending) < sinkFlushRows {
+			return nil
+		}
+		if err := s.gate.Wait(s.ctx, s.epoch); err != nil {
+			return err
+		}
 	}
 	s.inflight.Add(1)
 	select {

@@ -188,7 +188,7 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 	case cfg.Store == nil:
 		out = CollectorFunc(g.output)
 	default:
-		if t.sink, err = cfg.NewSink(SinkContext{Ctx: ctx, Gate: g.gate, Epoch: g.firstEpoch}); err != nil {
+		if t.sink, err = cfg.NewSink(SinkContext{Ctx: ctx, Gate: g.gate, Epoch: g.firstEpoch, MayWait: true}); err != nil {
 			return nil, err
 		}
 		out = CollectorFunc(func(b *types.Batch) error {

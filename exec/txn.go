@@ -85,4 +85,9 @@ type SinkContext struct {
 	Gate *TxnGate
 	// Epoch is the first epoch whose output the sink writes.
 	Epoch int64
+	// MayWait says the sink's task may block until the next transaction
+	// opens: true for a source task writing its own sink (no other task
+	// waits on it), false for an aggregation task, whose blocking could
+	// hold back a barrier the commit is waiting for.
+	MayWait bool
 }
