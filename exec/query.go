@@ -399,6 +399,9 @@ func (g *graph) run(outer context.Context) error {
 // decides whether its state is applied or discarded.
 func (g *graph) recover() error {
 	cfg := g.cfg
+	if err := cfg.Store.Recover(cfg.ID); err != nil {
+		return err
+	}
 	epoch, pending, err := cfg.Store.Pending(cfg.ID)
 	if err != nil || !pending {
 		return err

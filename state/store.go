@@ -257,7 +257,12 @@ func (s *Store) Apply(c *Commit) (CheckpointInfo, error) {
 		return txn.Set(metaKey(c.query), meta)
 	})
 	if errors.Is(err, badger.ErrTxnTooBig) {
-		return info, fmt.Errorf("state: checkpoint %d of %s is larger than one Badger transaction allows (%d bytes of changes); it was not written and the previous checkpoint stays in force: %w", c.epoch, c.query, c.bytes, err)
+		// Too large for one transaction: write it in two phases, which
+		// takes as many batches as it needs and stays atomic (twophase.go).
+		if err := s.Prepare(c); err != nil {
+			return info, err
+		}
+		return s.Resolve(c.query, c.epoch, true)
 	}
 	if err != nil {
 		return info, fmt.Errorf("state: checkpoint %d of %s: %w", c.epoch, c.query, err)
