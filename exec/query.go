@@ -346,6 +346,12 @@ func (g *graph) run(outer context.Context) error {
 	if !g.bounded {
 		total++
 	}
+	// The first transaction opens before any task can write to a sink.
+	if g.cfg.Txn != nil {
+		if err := g.cfg.Txn.Begin(); err != nil {
+			return err
+		}
+	}
 	errs := make(chan error, total)
 	var wg sync.WaitGroup
 	spawn := func(f func(context.Context) error) {
@@ -362,11 +368,6 @@ func (g *graph) run(outer context.Context) error {
 		spawn(t.run)
 	}
 	if !g.bounded {
-		if g.cfg.Txn != nil {
-			if err := g.cfg.Txn.Begin(); err != nil {
-				return err
-			}
-		}
 		spawn(g.checkpointLoop)
 	}
 	var first error
