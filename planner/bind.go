@@ -113,10 +113,7 @@ func (b *binder) bind(n ast.ExprNode) (Expr, error) {
 		}
 		// x IS TRUE is never NULL: coalesce(x = TRUE, FALSE).
 		res, err := b.apply(n, "coalesce", "coalesce", false, cmp, &Literal{types.BoolValue(false)})
-		if err != nil || !n.Not {
-			return res, err
-		}
-		return b.applyPrefix(n, "not", "NOT", res)
+		return b.negateIf(n, n.Not, res, err)
 	case *ast.PatternLikeOrIlikeExpr:
 		x, err := b.bind(n.Expr)
 		if err != nil {
@@ -135,10 +132,7 @@ func (b *binder) bind(n ast.ExprNode) (Expr, error) {
 			}
 		}
 		e, err := b.apply(n, "like", "LIKE", true, x, p)
-		if err != nil || !n.Not {
-			return e, err
-		}
-		return b.applyPrefix(n, "not", "NOT", e)
+		return b.negateIf(n, n.Not, e, err)
 	case *ast.PatternInExpr:
 		if n.Sel != nil {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "subqueries are not supported").At(b.pos(n))
@@ -163,10 +157,7 @@ func (b *binder) bind(n ast.ExprNode) (Expr, error) {
 				return nil, err
 			}
 		}
-		if !n.Not {
-			return or, nil
-		}
-		return b.applyPrefix(n, "not", "NOT", or)
+		return b.negateIf(n, n.Not, or, nil)
 	case *ast.BetweenExpr:
 		x, err := b.bind(n.Expr)
 		if err != nil {
@@ -189,10 +180,7 @@ func (b *binder) bind(n ast.ExprNode) (Expr, error) {
 			return nil, err
 		}
 		e, err := b.apply(n, "and", "AND", true, ge, le)
-		if err != nil || !n.Not {
-			return e, err
-		}
-		return b.applyPrefix(n, "not", "NOT", e)
+		return b.negateIf(n, n.Not, e, err)
 	case *ast.CaseExpr:
 		return b.caseExpr(n)
 	case *ast.FuncCallExpr:
@@ -355,6 +343,15 @@ func (b *binder) unary(n *ast.UnaryOperationExpr) (Expr, error) {
 		return b.applyPrefix(n, "not", "NOT", x)
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator %s is not supported", n.Op).At(b.pos(n))
+}
+
+// negateIf wraps e in NOT when not is set (x NOT LIKE p, NOT IN, NOT
+// BETWEEN, IS NOT TRUE), passing an earlier error through.
+func (b *binder) negateIf(n ast.Node, not bool, e Expr, err error) (Expr, error) {
+	if err != nil || !not {
+		return e, err
+	}
+	return b.applyPrefix(n, "not", "NOT", e)
 }
 
 // call binds args and applies function name.

@@ -411,7 +411,7 @@ func ifNotExists(c *cursor) (bool, error) {
 	return true, c.expectWord("EXISTS")
 }
 
-// asSelect parses `AS SELECT ...` to the end of the statement.
+// parseCreateView parses what follows CREATE VIEW.
 func parseCreateView(c *cursor, text string) (Statement, error) {
 	v := &CreateView{text: text}
 	var err error
@@ -427,6 +427,7 @@ func parseCreateView(c *cursor, text string) (Statement, error) {
 	return v, nil
 }
 
+// asSelect parses `AS SELECT ...` to the end of the statement.
 func asSelect(c *cursor) (*Query, error) {
 	if err := c.expectWord("AS"); err != nil {
 		return nil, err
