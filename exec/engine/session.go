@@ -340,6 +340,17 @@ func (s *Session) ensureTopic(topic string, partitions, replicas int, pos int) (
 	return partitions, nil
 }
 
+// nameInUse answers a CREATE whose name is taken: with IF NOT EXISTS a
+// notice and success, as PostgreSQL does; otherwise the error (code) naming
+// the kind of object.
+func (s *Session) nameInUse(noun, code, name string, pos int, ifNotExists bool, tag string, w pgwire.ResultWriter) error {
+	if ifNotExists {
+		_ = w.Notice(fmt.Sprintf("%s %q already exists, skipping", noun, name))
+		return w.Complete(tag)
+	}
+	return sqlerr.New(code, "%s %q already exists", noun, name).At(pos)
+}
+
 // exists reports whether a stream, sink or view already uses name (they
 // share one namespace).
 func (s *Session) exists(name string) bool {
@@ -354,11 +365,7 @@ func (s *Session) createStream(st *sql.CreateStream, w pgwire.ResultWriter) erro
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s.exists(st.Name) {
-		if st.IfNotExists {
-			_ = w.Notice(fmt.Sprintf("relation %q already exists, skipping", st.Name))
-			return w.Complete("CREATE STREAM")
-		}
-		return sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", st.Name).At(st.NamePos)
+		return s.nameInUse("relation", sqlerr.DuplicateTable, st.Name, st.NamePos, st.IfNotExists, "CREATE STREAM", w)
 	}
 	if st.Query != nil {
 		return s.createDerivedStream(st, w)
@@ -588,11 +595,7 @@ func (s *Session) createSink(st *sql.CreateSink, w pgwire.ResultWriter) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s.exists(st.Name) {
-		if st.IfNotExists {
-			_ = w.Notice(fmt.Sprintf("sink %q already exists, skipping", st.Name))
-			return w.Complete("CREATE SINK")
-		}
-		return sqlerr.New(sqlerr.DuplicateObject, "sink %q already exists", st.Name).At(st.NamePos)
+		return s.nameInUse("sink", sqlerr.DuplicateObject, st.Name, st.NamePos, st.IfNotExists, "CREATE SINK", w)
 	}
 	if err := checkOptions(st.Options, sinkOptions, "sink"); err != nil {
 		return err
@@ -712,11 +715,7 @@ func (s *Session) createView(st *sql.CreateView, w pgwire.ResultWriter) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s.exists(st.Name) {
-		if st.IfNotExists {
-			_ = w.Notice(fmt.Sprintf("relation %q already exists, skipping", st.Name))
-			return w.Complete("CREATE VIEW")
-		}
-		return sqlerr.New(sqlerr.DuplicateTable, "relation %q already exists", st.Name).At(st.NamePos)
+		return s.nameInUse("relation", sqlerr.DuplicateTable, st.Name, st.NamePos, st.IfNotExists, "CREATE VIEW", w)
 	}
 	if st.Query.EmitChanges {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "EMIT CHANGES is not allowed in a view").At(st.Query.StartPosition())
