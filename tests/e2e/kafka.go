@@ -117,10 +117,24 @@ func (k *Kafka) ReadAll(topic string, n int, timeout, settle time.Duration) ([]R
 	}
 	ch := make(chan msg, 1024)
 	var pcs []sarama.PartitionConsumer
+	// A topic a sink has just created may not have its leaders in every
+	// broker's metadata yet (NOT_LEADER on real Kafka): retry until the
+	// deadline rather than fail.
 	for _, p := range parts {
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		var pc sarama.PartitionConsumer
+		for {
+			pc, err = consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+			if err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+			_ = k.client.RefreshMetadata(topic)
+		}
 		if err != nil {
-			return nil, err
+			for _, c := range pcs {
+				c.AsyncClose()
+			}
+			return nil, fmt.Errorf("reading %s/%d: %w", topic, p, err)
 		}
 		pcs = append(pcs, pc)
 		go func(pc sarama.PartitionConsumer, p int32) {
