@@ -400,16 +400,24 @@ func (b *binder) apply(n ast.Node, name, display string, infix bool, args ...Exp
 	if err != nil {
 		return nil, b.errAt(n, err)
 	}
+	if err := b.castArgs(n, impl, args); err != nil {
+		return nil, err
+	}
+	return fold(&Call{Impl: impl, Args: args, Display: display, Infix: infix})
+}
+
+// castArgs casts args in place to the types impl was resolved for.
+func (b *binder) castArgs(n ast.Node, impl *scalar.Impl, args []Expr) error {
 	for i, want := range impl.ArgTypes {
 		if i < len(args) && args[i].Type() != want {
 			c, err := b.cast(n, args[i], want)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			args[i] = c
 		}
 	}
-	return fold(&Call{Impl: impl, Args: args, Display: display, Infix: infix})
+	return nil
 }
 
 func (b *binder) cast(n ast.Node, x Expr, to types.Type) (Expr, error) {
@@ -677,14 +685,8 @@ func (b *binder) applyNamed(n ast.Node, name, display string, infix bool, args [
 	if err != nil {
 		return nil, b.errAt(n, err)
 	}
-	for i, want := range impl.ArgTypes {
-		if i < len(args) && args[i].Type() != want {
-			c, err := b.cast(n, args[i], want)
-			if err != nil {
-				return nil, err
-			}
-			args[i] = c
-		}
+	if err := b.castArgs(n, impl, args); err != nil {
+		return nil, err
 	}
 	if impl.Check != nil {
 		consts := make([]*types.Value, len(args))

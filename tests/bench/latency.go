@@ -141,17 +141,11 @@ func runLatency(o options) (err error) {
 		return err
 	}
 	defer h.close()
-	srv, err := h.start("")
+	srv, bd, err := h.startMain(o)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("%w\n--- server log (tail) ---\n%s", err, srv.logTail(3000))
-		}
-	}()
-	bd := brokerDesc(srv, o.brokers)
-	step("server pid %d, pg %s, broker %s", srv.pid(), srv.pgAddr, bd)
+	defer srv.addLogTail(&err)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, srv.url())
 	if err != nil {

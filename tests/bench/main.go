@@ -357,6 +357,25 @@ func topicName(name string, srv *server, suffix string) string {
 }
 
 // brokerDesc describes where the data lives.
+// startMain starts a mode's server and announces it; it returns the server
+// and a description of its broker.
+func (h *harness) startMain(o options) (*server, string, error) {
+	srv, err := h.start("")
+	if err != nil {
+		return nil, "", err
+	}
+	bd := brokerDesc(srv, o.brokers)
+	step("server pid %d, pg %s, broker %s", srv.pid(), srv.pgAddr, bd)
+	return srv, bd, nil
+}
+
+// addLogTail appends the server's log tail to *err when a mode failed.
+func (s *server) addLogTail(err *error) {
+	if *err != nil {
+		*err = fmt.Errorf("%w\n--- server log (tail) ---\n%s", *err, s.logTail(3000))
+	}
+}
+
 func brokerDesc(srv *server, brokers string) string {
 	if srv.embedded {
 		return "embedded (franz-go kfake inside the server process)"
@@ -399,18 +418,12 @@ func run(o options) (err error) {
 		return err
 	}
 	defer h.close()
-	srv, err := h.start("")
+	srv, brokerDesc, err := h.startMain(o)
 	if err != nil {
 		return err
 	}
 	root := h.root
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("%w\n--- server log (tail) ---\n%s", err, srv.logTail(3000))
-		}
-	}()
-	brokerDesc := brokerDesc(srv, o.brokers)
-	step("server pid %d, pg %s, broker %s", srv.pid(), srv.pgAddr, brokerDesc)
+	defer srv.addLogTail(&err)
 
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, srv.url())

@@ -215,17 +215,11 @@ func runNexmark(o options) (err error) {
 		return err
 	}
 	defer h.close()
-	srv, err := h.start("")
+	srv, bd, err := h.startMain(o)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("%w\n--- server log (tail) ---\n%s", err, srv.logTail(3000))
-		}
-	}()
-	bd := brokerDesc(srv, o.brokers)
-	step("server pid %d, pg %s, broker %s", srv.pid(), srv.pgAddr, bd)
+	defer srv.addLogTail(&err)
 	dir, err := nexmark.FindDir(h.root)
 	if err != nil {
 		return err
