@@ -36,7 +36,7 @@ type CSVDecoder struct {
 	// untouched.
 	row []types.Value
 	// intern[i] is the intern table of fields[i] (nil unless VARCHAR).
-	intern []map[string]string
+	intern []*interner
 	// text holds the current record's field contents, unquoted; cells
 	// delimit them.
 	text  []byte
@@ -57,14 +57,14 @@ func NewCSVDecoder(fields []Field) *CSVDecoder {
 	d := &CSVDecoder{
 		fields: append([]Field(nil), fields...),
 		row:    make([]types.Value, len(fields)),
-		intern: make([]map[string]string, len(fields)),
+		intern: make([]*interner, len(fields)),
 	}
 	for i, f := range fields {
 		if f.Type == types.Unknown {
 			panic("codec: field " + strconv.Quote(f.Name) + " has no type")
 		}
 		if f.Type == types.Varchar {
-			d.intern[i] = make(map[string]string)
+			d.intern[i] = newInterner()
 		}
 	}
 	return d
@@ -186,7 +186,7 @@ func (d *CSVDecoder) convert(i int, cell csvCell) error {
 			}
 			s = fixed
 		}
-		out.S = d.internString(i, s)
+		out.S = d.intern[i].str(s)
 	case types.Boolean:
 		switch {
 		case asciiEqualFold(s, "true"), asciiEqualFold(s, "t"), string(s) == "1":
@@ -224,22 +224,6 @@ func csvReason(why string) string {
 		return "invalid number"
 	}
 	return why
-}
-
-// internString is JSONDecoder.internString for CSV fields.
-func (d *CSVDecoder) internString(i int, b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	m := d.intern[i]
-	if s, ok := m[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(m) < internMaxEntries && len(b) <= internMaxLen {
-		m[s] = s
-	}
-	return s
 }
 
 // fail builds the DecodeError for fields[i] whose text is s.

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,16 +62,6 @@ func (e *DecodeError) Error() string {
 	return "field " + strconv.Quote(e.Field) + ": " + e.Reason
 }
 
-// internMaxEntries and internMaxLen bound each VARCHAR field's intern table:
-// at most 4096 strings of at most 256 bytes, about 1 MiB per field in the
-// worst case. Low-cardinality values (page paths, country codes, event types)
-// then cost no allocation per message; high-cardinality values (ids, free
-// text) fill the table once and are allocated as usual from then on.
-const (
-	internMaxEntries = 4096
-	internMaxLen     = 256
-)
-
 // JSONDecoder decodes JSON objects into rows of a Batch. It is not safe for
 // concurrent use: each source task owns one, because it reuses a parser and
 // scratch buffers across messages.
@@ -96,11 +87,17 @@ type JSONDecoder struct {
 	row []types.Value
 
 	// intern[i] is the intern table of fields[i] (nil unless VARCHAR).
-	intern []map[string]string
+	intern []*interner
 
 	// raw and unescaped are scratch buffers reused across messages: the JSON
-	// text of the value being converted, and its decoded string form.
-	raw, unescaped []byte
+	// text of the value being converted, and its decoded string form;
+	// compact holds nested JSON read as VARCHAR, without its whitespace.
+	raw, unescaped, compact []byte
+
+	// sc is the one-pass scanner; rowSteps the steps that other steps look
+	// into (the objects of ROW columns).
+	sc       *scanner
+	rowSteps []int
 }
 
 // lookup is one key looked up in the object that step parent found (-1:
@@ -120,7 +117,7 @@ func NewJSONDecoder(fields []Field) *JSONDecoder {
 		fields: append([]Field(nil), fields...),
 		slot:   make([]int, len(fields)),
 		row:    make([]types.Value, len(fields)),
-		intern: make([]map[string]string, len(fields)),
+		intern: make([]*interner, len(fields)),
 	}
 	for i := range d.fields {
 		f := &d.fields[i]
@@ -134,10 +131,16 @@ func NewJSONDecoder(fields []Field) *JSONDecoder {
 		}
 		d.slot[i] = parent
 		if f.Type == types.Varchar {
-			d.intern[i] = make(map[string]string)
+			d.intern[i] = newInterner()
 		}
 	}
 	d.vals = make([]*fastjson.Value, len(d.steps))
+	d.sc = newScanner(d.steps)
+	for s := range d.steps {
+		if len(d.sc.nodes[s+1].children) > 0 {
+			d.rowSteps = append(d.rowSteps, s)
+		}
+	}
 	return d
 }
 
@@ -158,7 +161,73 @@ func (d *JSONDecoder) step(parent int, key, path string) int {
 // returns a *DecodeError saying which field and why. Missing key or JSON null
 // -> NULL. The batch must have at least len(fields) columns of those types.
 // msg is not retained.
+//
+// The scanner (scan.go) reads well-formed messages in one pass; anything it
+// does not take, and any message with a value that fails to convert, is
+// decoded again by decodeTree, which decides what is accepted and words the
+// errors.
 func (d *JSONDecoder) Decode(msg []byte, b *types.Batch) error {
+	if len(msg) <= maxScanLen && d.sc.scan(msg) && d.convertSpans(msg) {
+		commitRow(b, d.fields, d.row)
+		return nil
+	}
+	return d.decodeTree(msg, b)
+}
+
+// maxScanLen keeps spans within int32; longer messages take the tree path.
+const maxScanLen = 1<<31 - 1
+
+// convertSpans stages every field from the spans the scanner found, and
+// reports false (nothing to commit) when a field needs decodeTree: a value
+// that does not convert, a ROW path through a value that is not an object,
+// or nested JSON read as VARCHAR that is not a plain compaction away from
+// what the tree decoder writes.
+func (d *JSONDecoder) convertSpans(msg []byte) bool {
+	spans := d.sc.spans
+	for _, s := range d.rowSteps {
+		if sp := spans[s]; sp.start >= 0 && msg[sp.start] != '{' && msg[sp.start] != 'n' {
+			return false // not an object, not null: an error, worded by decodeTree
+		}
+	}
+	for i := range d.fields {
+		sp := spans[d.slot[i]]
+		var raw []byte
+		if sp.start >= 0 {
+			raw = msg[sp.start:sp.end]
+			if raw[0] == '{' || raw[0] == '[' {
+				if bytes.IndexByte(raw, '\\') >= 0 {
+					return false
+				}
+				d.compact = compactJSON(d.compact[:0], raw)
+				raw = d.compact
+			}
+		}
+		if d.convert(i, raw) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// compactJSON appends raw, a strict JSON value without backslashes, with the
+// whitespace outside strings removed: the text fastjson marshals it to.
+func compactJSON(dst, raw []byte) []byte {
+	inStr := false
+	for _, c := range raw {
+		switch {
+		case c == '"':
+			inStr = !inStr
+		case !inStr && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// decodeTree decodes msg through fastjson's document tree: the reference
+// path, which decides every message the scanner passes on.
+func (d *JSONDecoder) decodeTree(msg []byte, b *types.Batch) error {
 	v, err := d.p.ParseBytes(msg)
 	if err != nil {
 		return &DecodeError{Reason: "message is not a JSON object: " + err.Error()}
@@ -198,7 +267,16 @@ func (d *JSONDecoder) Decode(msg []byte, b *types.Batch) error {
 	}
 
 	for i := range d.fields {
-		if err := d.convert(i, d.vals[d.slot[i]]); err != nil {
+		var raw []byte
+		if v := d.vals[d.slot[i]]; v != nil {
+			// For the scalars and strings the decoder reads, the marshaled
+			// text is the text of the message (string escapes intact).
+			// Value.Type is deliberately not called on v: for a string it
+			// would unescape in place with fastjson's best-effort rules.
+			raw = v.MarshalTo(d.raw[:0])
+			d.raw = raw[:0]
+		}
+		if err := d.convert(i, raw); err != nil {
 			return err
 		}
 	}
@@ -241,24 +319,18 @@ func jsonKind(t fastjson.Type) string {
 	}
 }
 
-// convert stages fields[i] from v (nil when the key is missing) in d.row[i].
-//
-// It works from the value's JSON text as fastjson marshals it: for the
-// scalars and strings the decoder reads that is the text of the message
-// (string escapes intact), which lets the number grammar and the string
-// escapes be checked strictly here rather than trusting fastjson's lenient
-// parse. Value.Type is deliberately not called on v: for a string it would
-// unescape in place with fastjson's best-effort rules.
-func (d *JSONDecoder) convert(i int, v *fastjson.Value) error {
+// convert stages fields[i] from raw, the value's JSON text (nil when the key
+// is missing), in d.row[i]. Working from the text lets the number grammar and
+// the string escapes be checked strictly here rather than trusting a lenient
+// parse.
+func (d *JSONDecoder) convert(i int, raw []byte) error {
 	f := &d.fields[i]
 	out := &d.row[i]
 	*out = types.Value{Type: f.Type}
-	if v == nil {
+	if raw == nil {
 		out.Null = true
 		return nil
 	}
-	raw := v.MarshalTo(d.raw[:0])
-	d.raw = raw[:0]
 	if len(raw) == 0 { // cannot happen for a parsed value; be defensive
 		return d.fail(i, raw, reasonInvalidNumber)
 	}
@@ -286,7 +358,7 @@ func (d *JSONDecoder) convert(i int, v *fastjson.Value) error {
 			if err := fastjson.ValidateBytes(raw); err != nil {
 				return d.fail(i, raw, "invalid JSON")
 			}
-			out.S = d.internString(i, raw)
+			out.S = d.intern[i].str(raw)
 			return nil
 		}
 		return d.fail(i, raw, "")
@@ -322,7 +394,7 @@ func (d *JSONDecoder) convert(i int, v *fastjson.Value) error {
 	case types.Varchar:
 		switch {
 		case isStr:
-			out.S = d.internString(i, str)
+			out.S = d.intern[i].str(str)
 		case string(raw) == "true":
 			out.S = "true"
 		case string(raw) == "false":
@@ -331,7 +403,7 @@ func (d *JSONDecoder) convert(i int, v *fastjson.Value) error {
 			if _, ok := splitNumber(raw); !ok {
 				return d.fail(i, raw, reasonInvalidNumber)
 			}
-			out.S = d.internString(i, raw)
+			out.S = d.intern[i].str(raw)
 		}
 
 	case types.Boolean:
@@ -380,25 +452,6 @@ func (d *JSONDecoder) convert(i int, v *fastjson.Value) error {
 		return d.fail(i, raw, "")
 	}
 	return nil
-}
-
-// internString returns b as a string, from fields[i]'s intern table when it
-// is there, adding it while the table has room. b is only read: it may alias
-// the parser's buffer, which the next message overwrites, so whatever is
-// stored is a copy.
-func (d *JSONDecoder) internString(i int, b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	m := d.intern[i]
-	if s, ok := m[string(b)]; ok { // the compiler does not allocate for this lookup
-		return s
-	}
-	s := string(b)
-	if len(m) < internMaxEntries && len(b) <= internMaxLen {
-		m[s] = s
-	}
-	return s
 }
 
 // fail builds the DecodeError for fields[i] whose JSON text is raw. why, if

@@ -126,18 +126,26 @@ func BenchmarkDecodeNexmarkBid(b *testing.B) {
 			fields = append(fields, Field{Name: parent.name + "." + l.Name, Type: l.Type, Path: []string{parent.name, l.Name}})
 		}
 	}
-	d := NewJSONDecoder(fields)
-	batch := types.NewBatch(fieldTypes(fields), 1024)
-	m := []byte(`{"event_type":2,"person":null,"auction":null,"bid":{"auction":1000,"bidder":1001,"price":2563,` +
-		`"channel":"Google","url":"https://www.nexmark.com/googl/item.htm?query=1","dateTime":"2026-11-23 10:01:00.123","extra":""}}`)
-	b.SetBytes(int64(len(m)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if batch.Len() == 1024 {
-			batch.Reset()
-		}
-		if err := d.Decode(m, batch); err != nil {
-			b.Fatal(err)
-		}
+	m := []byte(nexmarkBidMsg)
+	// "scan" is Decode; "tree" the fastjson path it falls back to.
+	for _, mode := range []string{"scan", "tree"} {
+		b.Run(mode, func(b *testing.B) {
+			d := NewJSONDecoder(fields)
+			batch := types.NewBatch(fieldTypes(fields), 1024)
+			decode := d.Decode
+			if mode == "tree" {
+				decode = d.decodeTree
+			}
+			b.SetBytes(int64(len(m)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if batch.Len() == 1024 {
+					batch.Reset()
+				}
+				if err := decode(m, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

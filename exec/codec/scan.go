@@ -1,0 +1,356 @@
+package codec
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// The schema-driven scanner: one pass over a message's bytes that finds the
+// values of the keys the fields read and skips everything else, without
+// building a tree of the document.
+//
+// It accepts strict JSON only (RFC 8259 numbers, strings with valid escapes
+// and no raw control characters, at most scanMaxDepth levels of nesting).
+// Whatever it does not accept, and every message whose fields fail to
+// convert, goes to the tree decoder (decodeTree), which is lenient where
+// fastjson is and writes the errors users see. So the scanner changes speed,
+// not results: the two agree on every message whose keys carry no escapes
+// (TestScannerMatchesTree and FuzzScannerMatchesTree hold them to that).
+//
+// With a key spelled twice the first spelling wins, escaped or not.
+
+// scanMaxDepth bounds the nesting the scanner follows; deeper messages go to
+// the tree decoder, whose own limit (fastjson's 300) then applies.
+const scanMaxDepth = 64
+
+// scanNode is a JSON object the scanner looks into: the top-level one
+// (steps index -1) or a ROW column's object. children are the steps looked
+// up in it.
+type scanNode struct {
+	children []int
+}
+
+// span is where a step's value lies in the message: msg[start:end], or
+// start < 0 when the key is absent.
+type span struct{ start, end int32 }
+
+// scanner holds the per-decoder tables and the per-message spans.
+type scanner struct {
+	steps []lookup
+	// nodes[s+1] is the object node of step s (nodes[0] the top level);
+	// only steps with children are ever scanned into.
+	nodes []scanNode
+	spans []span
+	// unescaped is scratch for keys with escapes.
+	unescaped []byte
+}
+
+func newScanner(steps []lookup) *scanner {
+	sc := &scanner{steps: steps, nodes: make([]scanNode, len(steps)+1), spans: make([]span, len(steps))}
+	for s, st := range steps {
+		sc.nodes[st.parent+1].children = append(sc.nodes[st.parent+1].children, s)
+	}
+	return sc
+}
+
+// scan fills sc.spans for msg and reports whether msg is a strict JSON
+// object the scanner handled.
+func (sc *scanner) scan(msg []byte) bool {
+	for i := range sc.spans {
+		sc.spans[i] = span{-1, -1}
+	}
+	i := skipWS(msg, 0)
+	if i >= len(msg) || msg[i] != '{' {
+		return false
+	}
+	i, ok := sc.object(msg, i, -1, 0)
+	if !ok {
+		return false
+	}
+	return skipWS(msg, i) == len(msg)
+}
+
+// object scans the object at msg[i] (a '{') for the children of step node,
+// and returns the index after its closing brace.
+func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
+	if depth >= scanMaxDepth {
+		return 0, false
+	}
+	children := sc.nodes[node+1].children
+	i = skipWS(msg, i+1)
+	if i < len(msg) && msg[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(msg) || msg[i] != '"' {
+			return 0, false
+		}
+		kStart := i + 1
+		kEnd, escaped, ok := stringEnd(msg, kStart)
+		if !ok {
+			return 0, false
+		}
+		key := msg[kStart:kEnd]
+		if escaped && len(children) > 0 {
+			var valid bool
+			key, sc.unescaped, valid = unescapeJSON(key, sc.unescaped)
+			if !valid {
+				return 0, false
+			}
+		}
+		i = skipWS(msg, kEnd+1)
+		if i >= len(msg) || msg[i] != ':' {
+			return 0, false
+		}
+		i = skipWS(msg, i+1)
+		if i >= len(msg) {
+			return 0, false
+		}
+		step := -1
+		for _, s := range children {
+			if sc.spans[s].start < 0 && string(key) == sc.steps[s].key {
+				step = s
+				break
+			}
+		}
+		start := i
+		if step >= 0 && msg[i] == '{' && len(sc.nodes[step+1].children) > 0 {
+			i, ok = sc.object(msg, i, step, depth+1)
+		} else {
+			i, ok = skipValue(msg, i, depth+1)
+		}
+		if !ok {
+			return 0, false
+		}
+		if step >= 0 {
+			sc.spans[step] = span{int32(start), int32(i)}
+		}
+		i = skipWS(msg, i)
+		if i >= len(msg) {
+			return 0, false
+		}
+		switch msg[i] {
+		case ',':
+			i = skipWS(msg, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// skipValue returns the index just after the strict JSON value at msg[i].
+func skipValue(msg []byte, i, depth int) (int, bool) {
+	switch c := msg[i]; {
+	case c == '"':
+		end, _, ok := stringEnd(msg, i+1)
+		return end + 1, ok
+	case c == '-' || ('0' <= c && c <= '9'):
+		return numberEnd(msg, i)
+	case c == '{' || c == '[':
+		return skipNested(msg, i, depth)
+	case c == 't':
+		return literalEnd(msg, i, "true")
+	case c == 'f':
+		return literalEnd(msg, i, "false")
+	case c == 'n':
+		return literalEnd(msg, i, "null")
+	}
+	return 0, false
+}
+
+// skipNested skips the object or array at msg[i].
+func skipNested(msg []byte, i, depth int) (int, bool) {
+	if depth >= scanMaxDepth {
+		return 0, false
+	}
+	obj := msg[i] == '{'
+	close := byte(']')
+	if obj {
+		close = '}'
+	}
+	i = skipWS(msg, i+1)
+	if i < len(msg) && msg[i] == close {
+		return i + 1, true
+	}
+	for {
+		if i >= len(msg) {
+			return 0, false
+		}
+		var ok bool
+		if obj {
+			if msg[i] != '"' {
+				return 0, false
+			}
+			var end int
+			if end, _, ok = stringEnd(msg, i+1); !ok {
+				return 0, false
+			}
+			i = skipWS(msg, end+1)
+			if i >= len(msg) || msg[i] != ':' {
+				return 0, false
+			}
+			i = skipWS(msg, i+1)
+			if i >= len(msg) {
+				return 0, false
+			}
+		}
+		if i, ok = skipValue(msg, i, depth+1); !ok {
+			return 0, false
+		}
+		i = skipWS(msg, i)
+		if i >= len(msg) {
+			return 0, false
+		}
+		switch msg[i] {
+		case ',':
+			i = skipWS(msg, i+1)
+		case close:
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// stringEnd returns the index of the quote that closes the string whose body
+// starts at msg[i], and whether the body has escapes. The escapes must be
+// valid and the body free of raw control characters; UTF-8 is not checked
+// here (unescapeJSON replaces invalid bytes of the strings that are read).
+func stringEnd(msg []byte, i int) (end int, escaped, ok bool) {
+	j := i
+	for {
+		j = nextSpecial(msg, j)
+		if j >= len(msg) {
+			return 0, false, false
+		}
+		switch c := msg[j]; {
+		case c == '"':
+			return j, escaped, true
+		case c < 0x20:
+			return 0, false, false
+		default: // a backslash
+			escaped = true
+			if j+1 >= len(msg) {
+				return 0, false, false
+			}
+			switch msg[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if _, ok := hex4(msg[j+2:]); !ok {
+					return 0, false, false
+				}
+				j += 6
+			default:
+				return 0, false, false
+			}
+		}
+	}
+}
+
+// nextSpecial returns the index of the first quote, backslash or control
+// character in msg[j:], or len(msg). It looks at eight bytes at a time.
+func nextSpecial(msg []byte, j int) int {
+	for ; j+8 <= len(msg); j += 8 {
+		x := binary.LittleEndian.Uint64(msg[j:])
+		// Bytes equal to '"' or '\\' become zero after the XORs; the
+		// classic zero-byte and less-than tests then set the byte's high
+		// bit. The lowest set bit is exact (a borrow only disturbs the
+		// bytes above it); bytes >= 0x80 never match.
+		q, bs := x^(lsb*'"'), x^(lsb*'\\')
+		m := ((q - lsb) &^ q) | ((bs - lsb) &^ bs) | ((x - lsb*0x20) &^ x)
+		if m &= msb; m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; j < len(msg); j++ {
+		if c := msg[j]; c == '"' || c == '\\' || c < 0x20 {
+			return j
+		}
+	}
+	return j
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// numberEnd returns the index after the strict JSON number at msg[i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(msg []byte, i int) (int, bool) {
+	if msg[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(msg) && msg[i] == '0':
+		i++
+	case i < len(msg) && '1' <= msg[i] && msg[i] <= '9':
+		i = digitsEnd(msg, i+1)
+	default:
+		return 0, false
+	}
+	if i < len(msg) && msg[i] == '.' {
+		j := digitsEnd(msg, i+1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(msg) && (msg[i] == 'e' || msg[i] == 'E') {
+		i++
+		if i < len(msg) && (msg[i] == '+' || msg[i] == '-') {
+			i++
+		}
+		j := digitsEnd(msg, i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	// A number runs into the next token only through a delimiter.
+	if i < len(msg) && !isDelimiter(msg[i]) {
+		return 0, false
+	}
+	return i, true
+}
+
+func digitsEnd(msg []byte, i int) int {
+	for i < len(msg) && '0' <= msg[i] && msg[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func literalEnd(msg []byte, i int, lit string) (int, bool) {
+	end := i + len(lit)
+	if end > len(msg) || string(msg[i:end]) != lit {
+		return 0, false
+	}
+	if end < len(msg) && !isDelimiter(msg[end]) {
+		return 0, false
+	}
+	return end, true
+}
+
+func isDelimiter(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+func skipWS(msg []byte, i int) int {
+	for i < len(msg) {
+		switch msg[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
