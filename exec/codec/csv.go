@@ -276,7 +276,7 @@ func (e *CSVEncoder) AppendRow(dst []byte, b *types.Batch, i int) []byte {
 				dst = append(dst, "false"...)
 			}
 		case types.Timestamp:
-			dst = appendTimestampJSON(dst, c.Ints[i])
+			dst = types.AppendTimestampJSON(dst, c.Ints[i])
 		}
 	}
 	return dst

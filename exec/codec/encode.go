@@ -73,7 +73,7 @@ func appendValue(dst []byte, c *types.Column, i int) []byte {
 		return append(dst, "false"...)
 	case types.Timestamp:
 		dst = append(dst, '"')
-		dst = appendTimestampJSON(dst, c.Ints[i])
+		dst = types.AppendTimestampJSON(dst, c.Ints[i])
 		return append(dst, '"')
 	}
 	return append(dst, "null"...)

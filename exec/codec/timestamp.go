@@ -1,7 +1,5 @@
 package codec
 
-import "github.com/streamsql/streamsql/sql/types"
-
 // The TIMESTAMP text forms JSON input accepts (SEMANTICS.md, "Time"), as one
 // fixed layout with optional parts:
 //
@@ -189,53 +187,4 @@ func daysFromCivil(y, m, d int64) int64 {
 	doy := (153*mp+2)/5 + d - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
 	return era*146097 + doe - 719468
-}
-
-// civilFromDays is the inverse of daysFromCivil (Hinnant's civil_from_days).
-func civilFromDays(z int64) (y, m, d int64) {
-	z += 719468
-	era := z
-	if era < 0 {
-		era -= 146096
-	}
-	era /= 146097
-	doe := z - era*146097                                  // [0, 146096]
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
-	doy := doe - (365*yoe + yoe/4 - yoe/100)               // [0, 365]
-	mp := (5*doy + 2) / 153                                // March = 0
-	d = doy - (153*mp+2)/5 + 1
-	m = mp + 3
-	if m > 12 {
-		m -= 12
-	}
-	y = yoe + era*400
-	if m <= 2 {
-		y++
-	}
-	return y, m, d
-}
-
-// appendTimestampJSON appends ms as "2026-11-23T10:01:00.000Z", the form
-// types.AppendTimestampJSON writes, without going through time.Format: the
-// encoder writes one per TIMESTAMP value, and the layout interpreter
-// measured about 10 times slower. Values outside years 0000-9999 (which the
-// decoder never produces) are left to types.AppendTimestampJSON.
-func appendTimestampJSON(dst []byte, ms int64) []byte {
-	if ms < minTimestampMs || ms > maxTimestampMs {
-		return types.AppendTimestampJSON(dst, ms)
-	}
-	days, rem := ms/msPerDay, ms%msPerDay
-	if rem < 0 {
-		days, rem = days-1, rem+msPerDay
-	}
-	y, mo, d := civilFromDays(days)
-	h, mi, s, frac := rem/msPerHour, rem/msPerMinute%60, rem/msPerSecond%60, rem%1000
-	return append(dst,
-		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+mo/10), byte('0'+mo%10), '-',
-		byte('0'+d/10), byte('0'+d%10), 'T',
-		byte('0'+h/10), byte('0'+h%10), ':',
-		byte('0'+mi/10), byte('0'+mi%10), ':',
-		byte('0'+s/10), byte('0'+s%10), '.',
-		byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10), 'Z')
 }

@@ -1,11 +1,8 @@
 package codec
 
 import (
-	"math"
 	"testing"
 	"time"
-
-	"github.com/streamsql/streamsql/sql/types"
 )
 
 // utcMs is the expected value of a test case, computed with package time.
@@ -149,9 +146,6 @@ func TestParseTimestampEveryDay(t *testing.T) {
 		if got, ok := ParseTimestamp(buf); !ok || got != ms {
 			t.Fatalf("ParseTimestamp(%q) = %d, %v; want %d", buf, got, ok, ms)
 		}
-		if got := appendTimestampJSON(nil, ms); string(got) != string(buf) {
-			t.Fatalf("appendTimestampJSON(%d) = %s; want %s", ms, got, buf)
-		}
 		buf = tm.AppendFormat(buf[:0], "2006-01-02")
 		if got, ok := ParseTimestamp(buf); !ok || got != ms-ms%msPerDay-boolInt(ms%msPerDay < 0)*msPerDay {
 			t.Fatalf("ParseTimestamp(%q) = %d, %v", buf, got, ok)
@@ -198,20 +192,4 @@ func FuzzParseTimestamp(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestAppendTimestampJSON: the encoder's formatter writes what
-// types.AppendTimestampJSON writes, in range and out of it.
-func TestAppendTimestampJSON(t *testing.T) {
-	for _, ms := range []int64{
-		0, -1, 1, 999, -999, -1000, -1001, msPerDay - 1, -msPerDay, -msPerDay - 1,
-		minTimestampMs, minTimestampMs - 1, maxTimestampMs, maxTimestampMs + 1,
-		utcMs(2024, 2, 29, 23, 59, 59, 999), utcMs(2000, 3, 1, 0, 0, 0, 0),
-		math.MinInt64, math.MaxInt64,
-	} {
-		want := string(types.AppendTimestampJSON([]byte("x"), ms))
-		if got := string(appendTimestampJSON([]byte("x"), ms)); got != want {
-			t.Errorf("appendTimestampJSON(%d) = %s; want %s", ms, got, want)
-		}
-	}
 }

@@ -129,6 +129,8 @@ func appendText(dst []byte, v types.Value) []byte {
 		return strconv.AppendInt(dst, v.I, 10)
 	case types.Varchar:
 		return append(dst, v.S...)
+	case types.Timestamp:
+		return types.AppendTimestampSQL(dst, v.I)
 	case types.Boolean:
 		if v.I != 0 {
 			return append(dst, 't')

@@ -12,7 +12,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Type is a SQL column type. The set is small on purpose: every type has one
@@ -162,28 +161,6 @@ func FormatFloat(f float64) string {
 		return e
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
-// FormatTimestampSQL renders epoch milliseconds as PostgreSQL's text form of
-// TIMESTAMP: "2026-11-23 10:01:00" or "2026-11-23 10:01:00.123".
-func FormatTimestampSQL(ms int64) string {
-	t := time.UnixMilli(ms).UTC()
-	if ms%1000 == 0 {
-		return t.Format("2006-01-02 15:04:05")
-	}
-	return t.Format("2006-01-02 15:04:05.000")
-}
-
-// FormatTimestampJSON renders epoch milliseconds as the ISO-8601 UTC string
-// with milliseconds that JSON output uses: "2026-11-23T10:01:00.000Z".
-func FormatTimestampJSON(ms int64) string {
-	return string(AppendTimestampJSON(nil, ms))
-}
-
-// AppendTimestampJSON appends the FormatTimestampJSON form to dst without
-// allocating beyond dst's growth.
-func AppendTimestampJSON(dst []byte, ms int64) []byte {
-	return time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
 }
 
 // FormatInterval renders milliseconds as PostgreSQL's interval text, e.g.
