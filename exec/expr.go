@@ -37,6 +37,9 @@ func compile(e planner.Expr, pol ErrorPolicy) evaluator {
 		for _, a := range e.Args {
 			c.args = append(c.args, compile(a, pol))
 		}
+		if v := compileVector(e, c.args); v != nil {
+			return v
+		}
 		return c
 	}
 	panic("exec: unknown expression type")
