@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"regexp/syntax"
+	"strings"
 
 	"github.com/streamsql/streamsql/sql/sqlerr"
 	"github.com/streamsql/streamsql/sql/types"
@@ -31,6 +32,67 @@ func compileRegexp(p string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// pattern is a compiled regular expression with the literal text every
+// match must contain. Go's engine has no prefilter for a pattern that does
+// not start with a literal: Nexmark q21's (&|^)channel_id=([^&]*) ran the
+// backtracker over every URL, nearly none of which hold "channel_id=".
+type pattern struct {
+	re *regexp.Regexp
+	// need are literals that a match contains (pieces of the pattern's
+	// top-level concatenation matched case-sensitively).
+	need []string
+}
+
+func compilePattern(p string) (*pattern, error) {
+	re, err := compileRegexp(p)
+	if err != nil {
+		return nil, err
+	}
+	pat := &pattern{re: re}
+	if parsed, err := syntax.Parse(p, syntax.Perl); err == nil {
+		pat.need = requiredLiterals(parsed.Simplify())
+	}
+	return pat, nil
+}
+
+// requiredLiterals returns the case-sensitive literals of re's top-level
+// concatenation (looking through capture groups): a match of re contains
+// each of them.
+func requiredLiterals(re *syntax.Regexp) []string {
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase == 0 && len(re.Rune) > 0 {
+			return []string{string(re.Rune)}
+		}
+	case syntax.OpConcat:
+		var out []string
+		for _, sub := range re.Sub {
+			for sub.Op == syntax.OpCapture {
+				sub = sub.Sub[0]
+			}
+			if sub.Op == syntax.OpLiteral && sub.Flags&syntax.FoldCase == 0 && len(sub.Rune) > 0 {
+				out = append(out, string(sub.Rune))
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// mayMatch is false when s lacks a literal every match contains: then re
+// does not match s anywhere.
+func (p *pattern) mayMatch(s string) bool {
+	for _, lit := range p.need {
+		if !strings.Contains(s, lit) {
+			return false
+		}
+	}
+	return true
+}
+
 // checkPattern is the Check of a function whose argument i is a regular
 // expression: a constant pattern that does not compile is a plan-time
 // error. (A pattern computed per row that does not compile yields NULL, as
@@ -56,18 +118,19 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		var m memo[*regexp.Regexp]
+		var m memo[*pattern]
 		return &Impl{Name: "regexp_extract", Ret: vc, ArgTypes: at, Check: checkPattern(1),
 			Eval: func(v []types.Value) (types.Value, error) {
-				re, err := m.get(v[1].S, compileRegexp)
+				p, err := m.get(v[1].S, compilePattern)
 				if err != nil {
 					return types.NullOf(vc), nil
 				}
+				re := p.re
 				group := int64(0)
 				if len(v) == 3 {
 					group = v[2].I
 				}
-				if group < 0 || group > int64(re.NumSubexp()) {
+				if group < 0 || group > int64(re.NumSubexp()) || !p.mayMatch(v[0].S) {
 					return types.NullOf(vc), nil
 				}
 				loc := re.FindStringSubmatchIndex(v[0].S)
@@ -87,14 +150,17 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		var m memo[*regexp.Regexp]
+		var m memo[*pattern]
 		return &Impl{Name: "regexp_replace", Ret: vc, ArgTypes: at, Check: checkPattern(1),
 			Eval: func(v []types.Value) (types.Value, error) {
-				re, err := m.get(v[1].S, compileRegexp)
+				p, err := m.get(v[1].S, compilePattern)
 				if err != nil {
 					return types.NullOf(vc), nil
 				}
-				return types.StringValue(re.ReplaceAllLiteralString(v[0].S, v[2].S)), nil
+				if !p.mayMatch(v[0].S) {
+					return types.StringValue(v[0].S), nil
+				}
+				return types.StringValue(p.re.ReplaceAllLiteralString(v[0].S, v[2].S)), nil
 			}}, nil
 	})
 	// regexp_like(s, pattern) is true when pattern matches anywhere in s
@@ -105,14 +171,14 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		var m memo[*regexp.Regexp]
+		var m memo[*pattern]
 		return &Impl{Name: "regexp_like", Ret: types.Boolean, ArgTypes: at, Check: checkPattern(1),
 			Eval: func(v []types.Value) (types.Value, error) {
-				re, err := m.get(v[1].S, compileRegexp)
+				p, err := m.get(v[1].S, compilePattern)
 				if err != nil {
 					return types.NullOf(types.Boolean), nil
 				}
-				return types.BoolValue(re.MatchString(v[0].S)), nil
+				return types.BoolValue(p.mayMatch(v[0].S) && p.re.MatchString(v[0].S)), nil
 			}}, nil
 	})
 }
