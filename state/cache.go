@@ -1,12 +1,35 @@
 package state
 
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
 // Entry is one key of a Cache with its current value. Operators mutate Val in
 // place and then call Cache.Touch so the change reaches the next checkpoint.
+//
+// With a memory budget an entry may be evicted: the cache forgets it and a
+// later Get returns a new Entry read back from Badger. An operator must
+// therefore not keep an Entry across calls that may evict (Get, Insert)
+// unless the entry is dirty in a checkpointed cache, which is never evicted
+// before its checkpoint is durable (see Cache).
 type Entry[V any] struct {
 	Key   string
 	Val   V
 	dirty bool
 	gone  bool
+	// unsaved (spill mode): the value differs from its scratch copy, or has
+	// none, so evicting the entry writes it.
+	unsaved bool
+	// inLRU: the entry is on the cache's list of evictable entries.
+	inLRU bool
+	// size is the entry's estimated memory (key, value, overhead).
+	size int64
+	// epoch (checkpointed mode) is the checkpoint whose commit holds the
+	// entry's last flushed value.
+	epoch      int64
+	prev, next *Entry[V]
 }
 
 // Codec turns a cache value into bytes for a checkpoint and back.
@@ -15,60 +38,369 @@ type Codec[V any] interface {
 	Decode(b []byte) (V, error)
 }
 
+// Sizer may be implemented by a Codec to estimate a value's in-memory size
+// (bytes of Go heap it keeps alive) cheaply. Without it a budgeted cache
+// takes the encoded length, which undercounts a value held in structs.
+type Sizer[V any] interface {
+	Size(v V) int
+}
+
+// EntryOverhead is the memory one cache entry costs beyond its key bytes and
+// its value: the 64-byte Entry struct, the map slot (key header and
+// pointer, 20-40 bytes depending on how full Go's map is) and the key's
+// allocation rounding. TestEntryOverhead measures it: 63-100 bytes on amd64
+// with Go 1.26 (the upper end when the map has just grown).
+const EntryOverhead = 96
+
+// Options bound a cache's working set.
+type Options struct {
+	// Budget bounds the estimated bytes (EntryOverhead + key + value, see
+	// Sizer) of the entries a cache holds in memory. 0 holds every entry in
+	// memory, as a cache without a budget always did.
+	Budget int64
+	// Spill, for a cache that is never restored (a bounded query, which has
+	// no checkpoints), is where entries that do not fit the budget go: a
+	// scratch database of the cache's own, deleted by Close. Without it such
+	// a cache keeps everything in memory whatever the budget.
+	Spill *SpillArea
+}
+
+type cacheMode uint8
+
+const (
+	// inMemory: every entry lives in the map (no budget).
+	inMemory cacheMode = iota
+	// checkpointed: restored from a Store; an entry whose value is durable
+	// in the store may be evicted and is read back from the committed state.
+	checkpointed
+	// spilling: no checkpoints; evicted entries are written to a scratch
+	// database and read back from it.
+	spilling
+)
+
 // Cache is an operator's keyed state: an in-memory map that is the working
 // copy, plus the list of keys changed since the last checkpoint. Flush writes
 // exactly those keys into a Commit (deleted keys as deletions). A Cache
 // belongs to one operator of one task and is never used concurrently.
+//
+// With Options.Budget the map holds a bounded working set, evicted least
+// recently used first:
+//
+//   - Checkpointed (after Restore): Badger's committed state changes only
+//     through checkpoint commits, so only clean entries are evicted — not
+//     changed since the last Flush, and flushed into a checkpoint that the
+//     store has made durable (Store.durableEpoch). A Get that misses reads
+//     the committed value. Dirty entries stay until their checkpoint is
+//     durable, so memory can exceed the budget by the keys changed in about
+//     one checkpoint interval (two while a checkpoint is in flight).
+//   - Spilling (Options.Spill, never restored): any entry may be evicted;
+//     an entry changed since it was last read back is first written to the
+//     scratch database. Sorted visits memory and scratch together.
+//
+// Get and Insert may evict; Touch, Delete and Flush do not.
 type Cache[V any] struct {
 	op    string
 	codec Codec[V]
+	sizer Sizer[V]
 	m     map[string]*Entry[V]
 	dirty []*Entry[V]
 	buf   []byte
+
+	mode   cacheMode
+	budget int64
+	// used is the estimated size of the entries in m (tombstones included).
+	used int64
+	// lru links the evictable entries: lru.next is the most recently used,
+	// lru.prev the next victim.
+	lru Entry[V]
+
+	// Checkpointed mode: where committed values are read back, and which
+	// of them this task owns.
+	store *Store
+	query string
+	keep  func(key []byte) bool
+	// durable is the last checkpoint known durable; pending lists flushed
+	// entries, in flush order, until their checkpoint is.
+	durable int64
+	pending []flushed[V]
+
+	// Spilling mode.
+	area    *SpillArea
+	scratch *scratch
+	victims []*Entry[V]
+
+	// err is the first failure reading or writing Badger on the hot path
+	// (Get, Insert), which return no error; see Err.
+	err   error
+	stats CacheStats
 }
 
-// NewCache returns an empty cache for operator op.
+type flushed[V any] struct {
+	e     *Entry[V]
+	epoch int64
+}
+
+// CacheStats counts a budgeted cache's traffic with Badger.
+type CacheStats struct {
+	// Evicted entries, Spilled of them written to scratch first, and
+	// Loaded entries read back on a miss.
+	Evicted, Spilled, Loaded int64
+}
+
+// NewCache returns an empty cache for operator op that keeps every entry in
+// memory.
 func NewCache[V any](op string, codec Codec[V]) *Cache[V] {
-	return &Cache[V]{op: op, codec: codec, m: map[string]*Entry[V]{}}
+	return NewCacheWith(op, codec, Options{})
 }
 
-// Len returns the number of live keys.
-func (c *Cache[V]) Len() int { return len(c.m) }
+// NewCacheWith returns an empty cache for operator op bounded by opts.
+func NewCacheWith[V any](op string, codec Codec[V], opts Options) *Cache[V] {
+	c := &Cache[V]{op: op, codec: codec, m: map[string]*Entry[V]{}, budget: opts.Budget}
+	c.sizer, _ = codec.(Sizer[V])
+	c.lru.next, c.lru.prev = &c.lru, &c.lru
+	if opts.Budget > 0 && opts.Spill != nil {
+		c.mode, c.area = spilling, opts.Spill
+	}
+	return c
+}
 
-// Get returns the entry for key, or nil. It does not allocate.
-func (c *Cache[V]) Get(key []byte) *Entry[V] { return c.m[string(key)] }
+// Len returns the number of live keys held in memory.
+func (c *Cache[V]) Len() int {
+	if c.mode == checkpointed {
+		n := 0
+		for _, e := range c.m {
+			if !e.gone {
+				n++
+			}
+		}
+		return n
+	}
+	return len(c.m)
+}
+
+// Used returns the estimated bytes of the entries in memory (0 without a
+// budget, where sizes are not tracked).
+func (c *Cache[V]) Used() int64 { return c.used }
+
+// Stats returns the cache's eviction counters.
+func (c *Cache[V]) Stats() CacheStats { return c.stats }
+
+// Err returns the first error met reading or writing Badger in Get or
+// Insert. After one the cache's contents are not trustworthy: the operator
+// must fail its query.
+func (c *Cache[V]) Err() error { return c.err }
+
+// Get returns the entry for key, or nil. On a miss a budgeted cache reads
+// the key back from Badger (committed state or scratch); without a budget,
+// or on a hit, it does not allocate.
+func (c *Cache[V]) Get(key []byte) *Entry[V] {
+	if e, ok := c.m[string(key)]; ok {
+		if e.gone {
+			return nil
+		}
+		if e.inLRU {
+			c.lruRemove(e)
+			c.lruPush(e)
+		}
+		return e
+	}
+	if c.mode == inMemory || c.err != nil {
+		return nil
+	}
+	var (
+		v     V
+		found bool
+		err   error
+	)
+	decode := func(b []byte) error {
+		v, err = c.codec.Decode(b)
+		return err
+	}
+	switch c.mode {
+	case checkpointed:
+		found, err = c.store.get(c.query, c.op, key, decode)
+	case spilling:
+		if c.scratch != nil {
+			found, err = c.scratch.get(key, decode)
+		}
+	}
+	if err != nil {
+		c.fail(fmt.Errorf("state: reading back %s key %x: %w", c.op, key, err))
+		return nil
+	}
+	if !found {
+		return nil
+	}
+	c.stats.Loaded++
+	e := &Entry[V]{Key: string(key), Val: v}
+	c.add(e)
+	c.lruPush(e)
+	c.makeRoom(e)
+	return e
+}
 
 // Insert adds a new entry for key (which must not be present) and marks it dirty.
 func (c *Cache[V]) Insert(key []byte, v V) *Entry[V] {
 	e := &Entry[V]{Key: string(key), Val: v}
-	c.m[e.Key] = e
+	if c.mode == inMemory {
+		c.m[e.Key] = e
+		c.Touch(e)
+		return e
+	}
+	if old := c.m[e.Key]; old != nil {
+		// A tombstone waiting for its Flush: the new entry replaces it in
+		// the map; the dirty list still writes the deletion first.
+		c.used -= old.size
+	}
+	c.add(e)
 	c.Touch(e)
+	if c.mode == spilling {
+		c.lruPush(e)
+	}
+	c.makeRoom(e)
 	return e
+}
+
+// add puts e in the map and accounts for its size.
+func (c *Cache[V]) add(e *Entry[V]) {
+	e.size = c.sizeOf(e)
+	c.used += e.size
+	c.m[e.Key] = e
+}
+
+func (c *Cache[V]) sizeOf(e *Entry[V]) int64 {
+	n := EntryOverhead + len(e.Key)
+	if c.sizer != nil {
+		n += c.sizer.Size(e.Val)
+	} else {
+		c.buf = c.codec.Encode(c.buf[:0], e.Val)
+		n += len(c.buf)
+	}
+	return int64(n)
 }
 
 // Touch marks e changed since the last checkpoint.
 func (c *Cache[V]) Touch(e *Entry[V]) {
+	if c.mode == spilling {
+		// No checkpoints: nothing to remember but that the scratch copy,
+		// if any, is stale.
+		e.unsaved = true
+		return
+	}
 	if !e.dirty {
 		e.dirty = true
 		c.dirty = append(c.dirty, e)
+		if e.inLRU {
+			c.lruRemove(e)
+		}
 	}
 }
 
 // Delete removes e; the next Flush records the deletion.
 func (c *Cache[V]) Delete(e *Entry[V]) {
-	delete(c.m, e.Key)
-	e.gone = true
-	c.Touch(e)
-}
-
-// Range calls fn for every live entry, in no particular order.
-func (c *Cache[V]) Range(fn func(e *Entry[V])) {
-	for _, e := range c.m {
-		fn(e)
+	switch c.mode {
+	case inMemory:
+		delete(c.m, e.Key)
+		e.gone = true
+		c.Touch(e)
+	case checkpointed:
+		// The tombstone stays in the map until Flush, so that a Get before
+		// then does not read the committed value back.
+		e.gone = true
+		c.Touch(e)
+	case spilling:
+		if e.inLRU {
+			c.lruRemove(e)
+		}
+		if c.m[e.Key] == e {
+			delete(c.m, e.Key)
+			c.used -= e.size
+		}
+		e.gone = true
+		if c.scratch != nil {
+			if err := c.scratch.delete([]byte(e.Key)); err != nil {
+				c.fail(err)
+			}
+		}
 	}
 }
 
-// Flush writes every entry changed since the last Flush into cm.
+// Range calls fn for every live entry held in memory, in no particular
+// order. With a budget that may be only part of the state: see Sorted.
+func (c *Cache[V]) Range(fn func(e *Entry[V])) {
+	for _, e := range c.m {
+		if !e.gone {
+			fn(e)
+		}
+	}
+}
+
+// Sorted calls fn for every live key in key order (bytewise), each once:
+// the entries in memory and, with a budget, those only in Badger (the
+// scratch copies of a spilling cache; the committed state a checkpointed
+// cache's task owns). The value of a key that is only in Badger is decoded
+// for the call and not cached. fn must not change the cache.
+func (c *Cache[V]) Sorted(fn func(key string, v V) error) error {
+	if c.err != nil {
+		return c.err
+	}
+	keys := make([]string, 0, len(c.m))
+	for k := range c.m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	i := 0
+	// emitUpTo emits the memory entries with keys below k (all when k is nil).
+	emitUpTo := func(k []byte) error {
+		for ; i < len(keys) && (k == nil || keys[i] < string(k)); i++ {
+			if e := c.m[keys[i]]; !e.gone {
+				if err := fn(e.Key, e.Val); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	backing := func(k, b []byte) error {
+		if err := emitUpTo(k); err != nil {
+			return err
+		}
+		if i < len(keys) && keys[i] == string(k) {
+			// Memory holds the current value (or its deletion).
+			if e := c.m[keys[i]]; !e.gone {
+				if err := fn(e.Key, e.Val); err != nil {
+					return err
+				}
+			}
+			i++
+			return nil
+		}
+		v, err := c.codec.Decode(b)
+		if err != nil {
+			return err
+		}
+		return fn(string(k), v)
+	}
+	var err error
+	switch {
+	case c.mode == checkpointed:
+		err = c.store.Load(c.query, c.op, func(k, b []byte) error {
+			if c.keep != nil && !c.keep(k) {
+				return nil
+			}
+			return backing(k, b)
+		})
+	case c.mode == spilling && c.scratch != nil:
+		err = c.scratch.iterate(backing)
+	}
+	if err != nil {
+		return err
+	}
+	return emitUpTo(nil)
+}
+
+// Flush writes every entry changed since the last Flush into cm. A spilling
+// cache has no checkpoints and writes nothing.
 func (c *Cache[V]) Flush(cm *Commit) {
 	for _, e := range c.dirty {
 		e.dirty = false
@@ -76,28 +408,199 @@ func (c *Cache[V]) Flush(cm *Commit) {
 			// A key inserted and deleted within one checkpoint may not exist
 			// in Badger; deleting it anyway is harmless.
 			cm.Delete(c.op, []byte(e.Key))
+			if c.mode == checkpointed && c.m[e.Key] == e {
+				delete(c.m, e.Key)
+				c.used -= e.size
+			}
 			continue
 		}
 		c.buf = c.codec.Encode(c.buf[:0], e.Val)
 		cm.Put(c.op, []byte(e.Key), c.buf)
+		if c.mode == checkpointed {
+			// The value may have grown since it was sized.
+			n := c.sizeOf(e)
+			c.used += n - e.size
+			e.size = n
+			e.epoch = cm.Epoch()
+			c.pending = append(c.pending, flushed[V]{e, e.epoch})
+		}
 	}
 	clear(c.dirty)
 	c.dirty = c.dirty[:0]
 }
 
+// errFull stops Restore's scan once the budget is full.
+var errFull = errors.New("cache full")
+
 // Restore loads the operator's entries of query from the store, keeping those
 // for which keep returns true (a task keeps the keys that hash to it).
-// Restored entries are clean.
+// Restored entries are clean. With a budget the cache loads entries until
+// the budget is full and from then on reads the others back on demand.
 func (c *Cache[V]) Restore(s *Store, query string, keep func(key []byte) bool) error {
-	return s.Load(query, c.op, func(key, val []byte) error {
+	if c.budget > 0 {
+		cp, _, err := s.LastCheckpoint(query)
+		if err != nil {
+			return err
+		}
+		c.mode, c.store, c.query, c.keep = checkpointed, s, query, keep
+		c.durable = s.resetDurable(query, cp.Epoch)
+	}
+	err := s.Load(query, c.op, func(key, val []byte) error {
 		if keep != nil && !keep(key) {
 			return nil
+		}
+		if c.budget > 0 && c.used >= c.budget {
+			return errFull
 		}
 		v, err := c.codec.Decode(val)
 		if err != nil {
 			return err
 		}
-		c.m[string(key)] = &Entry[V]{Key: string(key), Val: v}
+		e := &Entry[V]{Key: string(key), Val: v}
+		if c.mode == inMemory {
+			c.m[e.Key] = e
+			return nil
+		}
+		c.add(e)
+		c.lruPushBack(e)
 		return nil
 	})
+	if errors.Is(err, errFull) {
+		return nil
+	}
+	return err
+}
+
+// Close releases what the cache holds outside memory: a spilling cache's
+// scratch database is deleted. The cache must not be used afterwards.
+func (c *Cache[V]) Close() error {
+	if c.scratch == nil {
+		return nil
+	}
+	err := c.scratch.close()
+	c.scratch = nil
+	return err
+}
+
+func (c *Cache[V]) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// makeRoom evicts least recently used entries (never keep, the entry being
+// handed to the caller) while the cache is over its budget: down to 15/16 of
+// it, so that evictions, and a spilling cache's writes, come in batches.
+func (c *Cache[V]) makeRoom(keep *Entry[V]) {
+	if c.used <= c.budget || c.err != nil {
+		return
+	}
+	target := c.budget - c.budget/16
+	if c.mode == checkpointed {
+		c.promote()
+	}
+	c.victims = c.victims[:0]
+	freed := int64(0)
+	for e := c.lru.prev; e != &c.lru && e != keep && c.used-freed > target; e = e.prev {
+		c.victims = append(c.victims, e)
+		freed += e.size
+	}
+	if len(c.victims) == 0 {
+		return
+	}
+	if c.mode == spilling {
+		if err := c.spill(c.victims); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+	for _, e := range c.victims {
+		c.lruRemove(e)
+		delete(c.m, e.Key)
+		c.used -= e.size
+		// The caller may not keep evicted entries; dropping the value
+		// lets the collector have it even if one does by mistake.
+		var zero V
+		e.Val = zero
+	}
+	c.stats.Evicted += int64(len(c.victims))
+	clear(c.victims)
+}
+
+// spill writes the victims that changed since they were last read back to
+// the scratch database, opening it on first use.
+func (c *Cache[V]) spill(victims []*Entry[V]) error {
+	var batch []kv
+	for _, e := range victims {
+		if !e.unsaved {
+			continue
+		}
+		v := c.codec.Encode(nil, e.Val)
+		batch = append(batch, kv{k: []byte(e.Key), v: v})
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if c.scratch == nil {
+		s, err := c.area.open()
+		if err != nil {
+			return err
+		}
+		c.scratch = s
+	}
+	if err := c.scratch.put(batch); err != nil {
+		return fmt.Errorf("state: spilling %s: %w", c.op, err)
+	}
+	c.stats.Spilled += int64(len(batch))
+	return nil
+}
+
+// promote makes evictable the flushed entries whose checkpoint the store has
+// made durable since, and that have not changed again.
+func (c *Cache[V]) promote() {
+	if len(c.pending) == 0 {
+		return
+	}
+	c.durable = c.store.durableEpoch(c.query, c.durable)
+	n := 0
+	for _, p := range c.pending {
+		if p.epoch > c.durable {
+			break
+		}
+		n++
+		e := p.e
+		if e.epoch == p.epoch && !e.dirty && !e.gone && !e.inLRU && c.m[e.Key] == e {
+			// Changed within the last checkpoint or two: more recent than
+			// whatever is already evictable.
+			c.lruPush(e)
+		}
+	}
+	if n > 0 {
+		clear(c.pending[:n])
+		c.pending = append(c.pending[:0], c.pending[n:]...)
+	}
+}
+
+// lruPush makes e the most recently used evictable entry.
+func (c *Cache[V]) lruPush(e *Entry[V]) {
+	e.prev, e.next = &c.lru, c.lru.next
+	c.lru.next.prev = e
+	c.lru.next = e
+	e.inLRU = true
+}
+
+// lruPushBack makes e the next to evict: a restored entry has not been used
+// by this run yet.
+func (c *Cache[V]) lruPushBack(e *Entry[V]) {
+	e.next, e.prev = &c.lru, c.lru.prev
+	c.lru.prev.next = e
+	c.lru.prev = e
+	e.inLRU = true
+}
+
+func (c *Cache[V]) lruRemove(e *Entry[V]) {
+	e.prev.next = e.next
+	e.next.prev = e.prev
+	e.prev, e.next = nil, nil
+	e.inLRU = false
 }

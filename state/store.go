@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -33,6 +34,14 @@ import (
 // Store is the Badger-backed state of all queries. Safe for concurrent use.
 type Store struct {
 	db *badger.DB
+
+	// mu guards durable: per query whose caches evict (Cache with a
+	// budget), the last epoch E such that every checkpoint of the run up to
+	// E has been applied. A checkpoint that fails breaks the chain: its
+	// entries are never in Badger, so from then on nothing the run flushed
+	// may be evicted (the query restarts, or keeps them in memory).
+	mu      sync.Mutex
+	durable map[string]int64
 }
 
 // Open opens (or creates) the state database in dir.
@@ -47,7 +56,55 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, durable: map[string]int64{}}, nil
+}
+
+// resetDurable starts tracking query's durable epochs at epoch, its last
+// completed checkpoint; a run's first checkpoint is epoch+1. Every task of
+// the run calls it, with the same epoch, before the run checkpoints.
+func (s *Store) resetDurable(query string, epoch int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.durable[query] = epoch
+	return epoch
+}
+
+// markDurable records that checkpoint epoch of query is applied.
+func (s *Store) markDurable(query string, epoch int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.durable[query]; ok && epoch == cur+1 {
+		s.durable[query] = epoch
+	}
+}
+
+// durableEpoch returns the last checkpoint of query known applied (def if
+// the query is not tracked).
+func (s *Store) durableEpoch(query string, def int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.durable[query]; ok {
+		return e
+	}
+	return def
+}
+
+// get reads one committed state entry of an operator, calling fn with its
+// value (valid only during the call) if it exists.
+func (s *Store) get(query, op string, key []byte, fn func(val []byte) error) (bool, error) {
+	found := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(stateKey(query, op, key))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return item.Value(fn)
+	})
+	return found, err
 }
 
 // Close closes the database.
@@ -177,6 +234,9 @@ func (s *Store) DropQuery(query string) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
+	delete(s.durable, query)
+	s.mu.Unlock()
 	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(metaKey(query)) })
 }
 
@@ -267,6 +327,7 @@ func (s *Store) Apply(c *Commit) (CheckpointInfo, error) {
 	if err != nil {
 		return info, fmt.Errorf("state: checkpoint %d of %s: %w", c.epoch, c.query, err)
 	}
+	s.markDurable(c.query, c.epoch)
 	return info, nil
 }
 

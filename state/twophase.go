@@ -128,6 +128,10 @@ func (s *Store) Resolve(query string, epoch int64, commit bool) (CheckpointInfo,
 	if err != nil {
 		return info, fmt.Errorf("state: resolve checkpoint %d of %s: %w", epoch, query, err)
 	}
+	if commit {
+		// Copied in: caches may now evict what this checkpoint holds.
+		s.markDurable(query, epoch)
+	}
 	return info, nil
 }
 
