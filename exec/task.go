@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -128,13 +129,14 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 	// (nor computed columns read), filling them with NULLs. Only VARCHAR
 	// columns are skipped because any JSON value converts to text, so a
 	// skipped column can never have made the message undecodable: which
-	// messages count as bad data does not depend on the query. (Nested
-	// leaves stay, since a bad parent object makes a message bad.) CSV
+	// messages count as bad data does not depend on the query. A nested
+	// leaf is skipped only while another decoded column has the same
+	// parent object, because a parent that is not an object makes a message
+	// bad and the decoder checks parents only on the way to a leaf. CSV
 	// decodes by position, so it keeps every column.
 	needs := scanColumnsRead(cfg.Plan)
 	for _, c := range decoded {
-		col := st.Columns[c]
-		if col.Type != types.Varchar || len(col.Path) > 1 {
+		if st.Columns[c].Type != types.Varchar {
 			needs[c] = true
 		}
 	}
@@ -145,6 +147,22 @@ func (g *graph) newSourceTask(ctx context.Context, part int, starts, ends []int6
 			for i := range refs {
 				needs[decoded[i]] = true
 			}
+		}
+	}
+	parentPath := func(c int) string {
+		p := st.Columns[c].Path
+		return strings.Join(p[:len(p)-1], "\x00")
+	}
+	checked := map[string]bool{} // parent objects a decoded leaf leads through
+	for _, c := range decoded {
+		if needs[c] && len(st.Columns[c].Path) > 1 {
+			checked[parentPath(c)] = true
+		}
+	}
+	for _, c := range decoded {
+		if !needs[c] && len(st.Columns[c].Path) > 1 && !checked[parentPath(c)] {
+			needs[c] = true
+			checked[parentPath(c)] = true
 		}
 	}
 	t.decodeInto = t.decoded
