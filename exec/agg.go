@@ -1,11 +1,11 @@
 package exec
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math"
 	"sort"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/streamsql/streamsql/planner"
 	"github.com/streamsql/streamsql/sql/types"
@@ -284,7 +284,14 @@ func (w *WindowAgg) Watermark() int64 { return w.wm }
 // output is an upsert stream: on each barrier it emits the current row of
 // every group changed since the previous barrier (so results appear at
 // checkpoint frequency) and writes those groups to the checkpoint. In a
-// bounded query it emits every group once at the end of the input.
+// bounded query it emits every group once at the end of the input, in key
+// order.
+//
+// With a state budget (Config.StateCacheBytes) the cache holds a bounded
+// working set: in a continuous query groups written to a durable checkpoint
+// may be evicted and are read back from it (the groups in changed are dirty,
+// so they stay); in a bounded query groups spill to a scratch database that
+// OnEnd reads back in key order and Close deletes.
 type HashAgg struct {
 	core    aggCore
 	cache   *state.Cache[*group]
@@ -297,11 +304,17 @@ type HashAgg struct {
 
 var _ Operator = (*HashAgg)(nil)
 
-// NewHashAgg builds the operator; opID names its state.
+// NewHashAgg builds the operator with every group in memory; opID names its
+// state.
 func NewHashAgg(n *planner.HashAgg, opID string, bounded bool, pol ErrorPolicy) *HashAgg {
+	return NewHashAggWith(n, opID, bounded, pol, state.Options{})
+}
+
+// NewHashAggWith builds the operator with its cache bounded by opts.
+func NewHashAggWith(n *planner.HashAgg, opID string, bounded bool, pol ErrorPolicy, opts state.Options) *HashAgg {
 	h := &HashAgg{core: newAggCore(n.Keys, n.Aggs, false, pol), bounded: bounded,
 		inList: map[*state.Entry[*group]]bool{}, global: len(n.Keys) == 0}
-	h.cache = state.NewCache[*group](opID, groupCodec{keyTypes: h.core.keyTypes, aggs: n.Aggs})
+	h.cache = state.NewCacheWith[*group](opID, groupCodec{keyTypes: h.core.keyTypes, aggs: n.Aggs}, opts)
 	return h
 }
 
@@ -328,7 +341,7 @@ func (h *HashAgg) Process(b *types.Batch, out Collector) error {
 			h.changed = append(h.changed, e)
 		}
 	}
-	return nil
+	return h.cache.Err()
 }
 
 func (h *HashAgg) OnWatermark(int64, Collector) error { return nil }
@@ -352,8 +365,12 @@ func (h *HashAgg) OnBarrier(cm *state.Commit, out Collector) error {
 		h.core.out.Kinds = nil
 	}
 	h.cache.Flush(cm)
-	return nil
+	return h.cache.Err()
 }
+
+// endChunk is how many rows OnEnd emits per batch, so that a large result
+// does not sit in one batch (with a budget, it need not fit in memory).
+const endChunk = 64 << 10
 
 // OnEnd emits every group, ordered by key. A global aggregate (no GROUP BY)
 // over an empty input still yields its one row, as in SQL.
@@ -361,15 +378,49 @@ func (h *HashAgg) OnEnd(out Collector) error {
 	if h.global && h.cache.Len() == 0 {
 		h.cache.Insert(nil, &group{accs: make([]acc, len(h.core.aggs))})
 	}
-	var all []*state.Entry[*group]
-	h.cache.Range(func(e *state.Entry[*group]) { all = append(all, e) })
-	sort.Slice(all, func(i, j int) bool { return bytes.Compare([]byte(all[i].Key), []byte(all[j].Key)) < 0 })
 	h.core.out.Reset()
-	for _, e := range all {
-		h.core.appendResult(e.Val, nil)
+	err := h.cache.Sorted(func(_ string, g *group) error {
+		h.core.appendResult(g, nil)
+		if h.core.out.Len() < endChunk {
+			return nil
+		}
+		err := out.Collect(h.core.out)
+		h.core.out.Reset()
+		return err
+	})
+	if err == nil && h.core.out.Len() > 0 {
+		err = out.Collect(h.core.out)
 	}
-	if h.core.out.Len() == 0 {
-		return nil
+	if cerr := h.Close(); err == nil {
+		err = cerr
 	}
-	return out.Collect(h.core.out)
+	return err
+}
+
+// Close deletes the groups a bounded query spilled. The runtime calls it
+// when the query ends, however it ends; OnEnd calls it once it has emitted.
+func (h *HashAgg) Close() error { return h.cache.Close() }
+
+// Size estimates a group's Go heap (for the cache's budget): the group
+// struct, its key values and accumulators, string payloads and, roughly,
+// the extra state of DISTINCT and the extended aggregates.
+func (c groupCodec) Size(g *group) int {
+	n := int(unsafe.Sizeof(group{})) + len(g.keys)*int(unsafe.Sizeof(types.Value{})) + len(g.accs)*int(unsafe.Sizeof(acc{}))
+	for _, k := range g.keys {
+		n += len(k.S)
+	}
+	for i := range g.accs {
+		a := &g.accs[i]
+		n += len(a.min.S)
+		if x := a.ext; x != nil {
+			n += int(unsafe.Sizeof(accExt{})) + cap(x.buf)
+			// A distinct value: its bytes (about 16), the key header, the map
+			// slot and rounding; counted, not measured, to stay O(1).
+			n += len(x.seen) * 64
+			if x.hll != nil {
+				n += 1 << 10 // sparse at first; dense sketches are larger
+			}
+		}
+	}
+	return n
 }

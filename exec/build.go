@@ -7,6 +7,7 @@ import (
 	"github.com/streamsql/streamsql/planner"
 	"github.com/streamsql/streamsql/planner/scalar"
 	"github.com/streamsql/streamsql/sql/types"
+	"github.com/streamsql/streamsql/state"
 )
 
 // operators instantiates the plan nodes of one task, bottom-up. last says
@@ -41,12 +42,31 @@ func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]O
 					WindowOptions{AllowedLateness: cfg.AllowedLateness, EmitEarly: cfg.Plan.EmitChanges}))
 			}
 		case *planner.HashAgg:
-			ops = append(ops, NewHashAgg(n, "hashagg", g.bounded, pol))
+			ops = append(ops, NewHashAggWith(n, "hashagg", g.bounded, pol, g.stateOptions()))
 		default:
 			return nil, fmt.Errorf("exec: no operator for %T", n)
 		}
 	}
 	return ops, nil
+}
+
+// stateOptions is one aggregation task's share of the query's state budget.
+// Only a bounded query spills; a continuous one evicts to its checkpoints
+// (its cache learns the store at Restore); a push query has neither and
+// keeps its groups in memory.
+func (g *graph) stateOptions() state.Options {
+	cfg := g.cfg
+	if cfg.StateCacheBytes <= 0 || (cfg.Store == nil && !g.bounded) {
+		return state.Options{}
+	}
+	opts := state.Options{Budget: cfg.StateCacheBytes / int64(max(g.nAgg, 1))}
+	if g.bounded {
+		if cfg.Spill == nil {
+			return state.Options{}
+		}
+		opts.Spill = cfg.Spill
+	}
+	return opts
 }
 
 func isFinalProject(above []planner.Node) bool {
@@ -213,66 +233,81 @@ func (r *resultStage) finish() error {
 	return r.out(r.scratch)
 }
 
-// scanColumnsRead marks the scan's columns the plan reads: those the
-// operators between the scan and the first projection or aggregation refer
-// to, and the event-time column. The source task decodes only these; the
-// others stay NULL (column pruning).
+// scanColumnsRead marks the scan's columns the plan reads, and the
+// event-time column. The source task decodes only these; the others stay
+// NULL (column pruning). It walks the plan's chain from the root down,
+// carrying which of each node's output columns are used above it: a
+// projection needs only the inputs of the expressions whose results are
+// used (a view's unused columns cost nothing), a filter adds its
+// condition's, an aggregation needs its keys, arguments and time column
+// whatever is used of its output. A node it does not know needs everything.
 func scanColumnsRead(p *planner.Plan) []bool {
 	width := len(p.Scan.Schema())
-	var path []planner.Node
-	for n := p.Root; n != nil; {
-		path = append(path, n)
-		if len(n.Children()) == 0 {
-			break
+	all := func(n int) []bool {
+		out := make([]bool, n)
+		for i := range out {
+			out[i] = true
 		}
-		n = n.Children()[0]
+		return out
 	}
-	refs := map[int]bool{}
-	add := func(es ...planner.Expr) {
+	mark := func(dst []bool, es ...planner.Expr) {
+		refs := map[int]bool{}
 		for _, e := range es {
 			if e != nil {
 				planner.ColumnsOf(e, refs)
 			}
 		}
-	}
-	all := false
-walk:
-	for i := len(path) - 1; i >= 0; i-- {
-		switch n := path[i].(type) {
-		case *planner.Scan:
-		case *planner.Filter:
-			add(n.Cond)
-		case *planner.Exchange:
-			add(n.Keys...)
-		case *planner.WindowAssign:
-			add(n.Window.Time)
-		case *planner.Project:
-			add(n.Exprs...)
-			break walk
-		case *planner.WindowAgg:
-			add(n.Keys...)
-			add(n.Window.Time)
-			for _, a := range n.Aggs {
-				add(a.Arg, a.Filter)
+		for i := range refs {
+			if i < len(dst) {
+				dst[i] = true
 			}
-			break walk
-		case *planner.HashAgg:
-			add(n.Keys...)
-			for _, a := range n.Aggs {
-				add(a.Arg, a.Filter)
-			}
-			break walk
-		default:
-			all = true
-			break walk
 		}
 	}
-	if tc := p.Scan.TimeCol; tc >= 0 {
-		refs[tc] = true
+	used := all(len(p.Root.Schema())) // what the query's output uses: all of it
+	for n := p.Root; ; {
+		if _, ok := n.(*planner.Scan); ok {
+			break
+		}
+		kids := n.Children()
+		if len(kids) != 1 {
+			used = all(width)
+			break
+		}
+		in := make([]bool, len(kids[0].Schema()))
+		switch n := n.(type) {
+		case *planner.Filter:
+			copy(in, used)
+			mark(in, n.Cond)
+		case *planner.Exchange:
+			copy(in, used)
+			mark(in, n.Keys...)
+		case *planner.WindowAssign:
+			copy(in, used) // its own window_start and window_end come last
+			mark(in, n.Window.Time)
+		case *planner.Project:
+			for i, e := range n.Exprs {
+				if used[i] {
+					mark(in, e)
+				}
+			}
+		case *planner.WindowAgg:
+			mark(in, n.Keys...)
+			mark(in, n.Window.Time)
+			for _, a := range n.Aggs {
+				mark(in, a.Arg, a.Filter)
+			}
+		case *planner.HashAgg:
+			mark(in, n.Keys...)
+			for _, a := range n.Aggs {
+				mark(in, a.Arg, a.Filter)
+			}
+		default:
+			in = all(len(in))
+		}
+		used, n = in, kids[0]
 	}
-	out := make([]bool, width)
-	for i := range out {
-		out[i] = all || refs[i]
+	if tc := p.Scan.TimeCol; tc >= 0 && tc < width {
+		used[tc] = true
 	}
-	return out
+	return used
 }

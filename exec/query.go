@@ -101,8 +101,17 @@ type Config struct {
 	// Parallelism is the number of aggregation tasks; 0 means
 	// min(partitions, GOMAXPROCS).
 	Parallelism int
-	Logger      *slog.Logger
-	Stats       *Stats
+	// StateCacheBytes bounds the memory of the query's non-windowed
+	// aggregation state (HashAgg), split evenly over its aggregation tasks;
+	// 0 keeps every group in memory. Groups beyond it are evicted once
+	// durable in Store (continuous queries) or spilled to Spill (bounded
+	// queries); see state.Cache. Push queries keep every group in memory.
+	StateCacheBytes int64
+	// Spill is where bounded queries spill state beyond StateCacheBytes;
+	// nil keeps it in memory.
+	Spill  *state.SpillArea
+	Logger *slog.Logger
+	Stats  *Stats
 }
 
 // ErrStopOutput may be returned by Config.Output to end a bounded query
@@ -172,6 +181,8 @@ type graph struct {
 	gate       *TxnGate
 	// exchangeNeeds marks the exchange input columns read above it.
 	exchangeNeeds []bool
+	// nAgg is the number of aggregation tasks, which share the state budget.
+	nAgg int
 	// outMu serialises a bounded query's output across tasks.
 	outMu  sync.Mutex
 	result *resultStage
@@ -269,6 +280,7 @@ func build(ctx context.Context, cfg *Config) (*graph, error) {
 		if len(exchange.Keys) == 0 || p.SingleTask {
 			nAgg = 1
 		}
+		g.nAgg = nAgg
 		for i := range nAgg {
 			t, err := g.newAggTask(ctx, i, nAgg, info.Partitions, upper, pol)
 			if err != nil {
@@ -331,6 +343,12 @@ func (g *graph) close() {
 	for _, a := range g.aggs {
 		if a.sink != nil {
 			a.sink.Close()
+		}
+		// Spilled state of a bounded query goes with it, however it ended.
+		if c, ok := a.agg.(interface{ Close() error }); ok {
+			if err := c.Close(); err != nil {
+				g.cfg.Logger.Warn("deleting spilled state", "err", err)
+			}
 		}
 	}
 }

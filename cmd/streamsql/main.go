@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ type options struct {
 	embeddedBroker     string
 	checkpointInterval time.Duration
 	parallelism        int
+	stateCacheSize     int64
 	logLevel           string
 }
 
@@ -52,6 +54,10 @@ func parseFlags(args []string) (options, error) {
 		"time between checkpoints of each sink; results become durable at checkpoints, so this bounds output latency, while shorter intervals cost more writes")
 	fs.IntVar(&o.parallelism, "parallelism", 0,
 		"aggregation tasks per query; 0 means min(source partitions, CPU cores)")
+	stateCache := fs.String("state-cache-size", "256MiB",
+		"memory for each query's GROUP BY state without windows, split over its aggregation tasks (bytes, or with KiB, MiB, GiB); "+
+			"groups beyond it are evicted once a checkpoint has saved them (sinks) or spilled to <data-dir>/spill (SELECT), "+
+			"so a larger cache reads Badger less; 0 keeps every group in memory")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -59,6 +65,11 @@ func parseFlags(args []string) (options, error) {
 	if o.checkpointInterval < 10*time.Millisecond {
 		return o, fmt.Errorf("--checkpoint-interval must be at least 10ms, got %s", o.checkpointInterval)
 	}
+	size, err := parseSize(*stateCache)
+	if err != nil {
+		return o, fmt.Errorf("--state-cache-size: %w", err)
+	}
+	o.stateCacheSize = size
 	if o.parallelism < 0 {
 		return o, fmt.Errorf("--parallelism must not be negative, got %d", o.parallelism)
 	}
@@ -68,6 +79,27 @@ func parseFlags(args []string) (options, error) {
 		}
 	}
 	return o, nil
+}
+
+// parseSize reads a byte count: a whole number with an optional unit
+// B, KiB, MiB or GiB (KB, MB, GB and K, M, G mean the same powers of 1024).
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') {
+		i--
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(t[:i]), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size (a whole number of bytes, or with KiB, MiB, GiB)", s)
+	}
+	mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+		"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+	m, ok := mult[strings.ToLower(strings.TrimSpace(t[i:]))]
+	if !ok {
+		return 0, fmt.Errorf("%q: unknown unit %q (use KiB, MiB or GiB)", s, t[i:])
+	}
+	return n * m, nil
 }
 
 func main() {
@@ -124,8 +156,14 @@ func run(o options, log *slog.Logger) error {
 	}
 	defer store.Close()
 
+	spill, err := state.OpenSpillArea(filepath.Join(o.dataDir, "spill"))
+	if err != nil {
+		return err
+	}
+
 	eng := engine.New(engine.Config{Client: client, Catalog: cat, Store: store,
-		CheckpointInterval: o.checkpointInterval, Parallelism: o.parallelism, Logger: log})
+		CheckpointInterval: o.checkpointInterval, Parallelism: o.parallelism,
+		StateCacheBytes: o.stateCacheSize, Spill: spill, Logger: log})
 	defer eng.Close()
 
 	srv := pgwire.NewServer(pgwire.Config{Addr: o.pgAddr, Logger: log}, eng)

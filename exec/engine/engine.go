@@ -32,7 +32,12 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// Parallelism is the number of aggregation tasks per query (0: auto).
 	Parallelism int
-	Logger      *slog.Logger
+	// StateCacheBytes bounds each query's non-windowed aggregation state in
+	// memory (exec.Config.StateCacheBytes); 0: unbounded.
+	StateCacheBytes int64
+	// Spill is where bounded queries spill state beyond StateCacheBytes.
+	Spill  *state.SpillArea
+	Logger *slog.Logger
 }
 
 // Engine runs sinks and serves sessions. Safe for concurrent use.
@@ -245,6 +250,7 @@ func (e *Engine) runSinkOnce(ctx context.Context, rs *runningSink) error {
 		Txn:                txn,
 		CheckpointInterval: interval,
 		Parallelism:        e.cfg.Parallelism,
+		StateCacheBytes:    e.cfg.StateCacheBytes,
 		Logger:             e.log.With("sink", def.Name),
 		Stats:              rs.stats,
 	})

@@ -136,6 +136,8 @@ func (s *Session) startQuery(ctx context.Context, plan *planner.Plan, emit func(
 		Plan:               plan,
 		Client:             s.e.cfg.Client,
 		Parallelism:        s.e.cfg.Parallelism,
+		StateCacheBytes:    s.e.cfg.StateCacheBytes,
+		Spill:              s.e.cfg.Spill,
 		Logger:             s.e.log,
 		Unbounded:          plan.EmitChanges,
 		CheckpointInterval: pushEmitInterval,

@@ -199,10 +199,12 @@ func (s *Session) selectBounded(ctx context.Context, st *sql.SelectStmt, w pgwir
 	width := len(plan.Columns)
 	row := make([]types.Value, width)
 	q, err := exec.Start(ctx, exec.Config{
-		Plan:        plan,
-		Client:      s.e.cfg.Client,
-		Parallelism: s.e.cfg.Parallelism,
-		Logger:      s.e.log,
+		Plan:            plan,
+		Client:          s.e.cfg.Client,
+		Parallelism:     s.e.cfg.Parallelism,
+		StateCacheBytes: s.e.cfg.StateCacheBytes,
+		Spill:           s.e.cfg.Spill,
+		Logger:          s.e.log,
 		Output: func(b *types.Batch) error {
 			for i := 0; i < b.Len(); i++ {
 				for j := 0; j < width; j++ {
