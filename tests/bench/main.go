@@ -72,6 +72,9 @@ type options struct {
 
 	// Memory mode (memory.go).
 	memoryFactor int
+	// Distinct-keys memory mode (memory.go).
+	memoryDistinct bool
+	stateCacheSize string
 
 	// set records the flags given on the command line.
 	set map[string]bool
@@ -79,9 +82,10 @@ type options struct {
 
 // Sizes used when -events is not given.
 const (
-	defaultClickEvents   = 2_000_000
-	defaultNexmarkEvents = 1_000_000
-	defaultMemoryEvents  = 1_000_000
+	defaultClickEvents    = 2_000_000
+	defaultNexmarkEvents  = 1_000_000
+	defaultMemoryEvents   = 1_000_000
+	defaultDistinctEvents = 10_000_000
 )
 
 func parseFlags() options {
@@ -129,6 +133,10 @@ func parseFlags() options {
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "-latency: how long to produce")
 
 	flag.IntVar(&o.memoryFactor, "memory-factor", 10, "-memory: the second run has this many times -events")
+	flag.BoolVar(&o.memoryDistinct, "memory-distinct", false,
+		"distinct-keys memory mode: a bounded SELECT user_id, COUNT(*) ... GROUP BY user_id over -events clicks (default 10,000,000) by -users users (default: -events, all distinct); reports the server's peak RSS against 1 GiB")
+	flag.StringVar(&o.stateCacheSize, "state-cache-size", "",
+		"-memory-distinct: passed to the server as --state-cache-size (e.g. 0 for no budget); empty: the server's default")
 	flag.Parse()
 
 	for _, p := range []*string{&o.cpuProfile, &o.heapProfile} {
@@ -158,7 +166,7 @@ func parseFlags() options {
 		os.Exit(2)
 	}
 	modes := 0
-	for _, on := range []bool{o.suite == "nexmark", o.latency, o.memory} {
+	for _, on := range []bool{o.suite == "nexmark", o.latency, o.memory, o.memoryDistinct} {
 		if on {
 			modes++
 		}
@@ -169,7 +177,7 @@ func parseFlags() options {
 	case o.suite != "clickstream" && o.suite != "nexmark":
 		fail("-suite must be clickstream or nexmark, got %q", o.suite)
 	case modes > 1:
-		fail("-suite nexmark, -latency and -memory are separate modes: give one")
+		fail("-suite nexmark, -latency, -memory and -memory-distinct are separate modes: give one")
 	case o.events < 1:
 		fail("-events must be at least 1, got %d", o.events)
 	case o.partitions < 1:
@@ -213,7 +221,12 @@ func parseFlags() options {
 			o.events = defaultNexmarkEvents
 		case o.memory:
 			o.events = defaultMemoryEvents
+		case o.memoryDistinct:
+			o.events = defaultDistinctEvents
 		}
+	}
+	if o.memoryDistinct && !o.set["users"] {
+		o.gen.Users = int(o.events)
 	}
 	if o.latency && !o.set["watermark-delay"] {
 		o.wmDelay = 0
@@ -231,6 +244,8 @@ func main() {
 		err = runLatency(o)
 	case o.memory:
 		err = runMemory(o)
+	case o.memoryDistinct:
+		err = runMemoryDistinct(o)
 	default:
 		err = run(o)
 	}
