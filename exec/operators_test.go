@@ -2,6 +2,7 @@ package exec
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -350,5 +351,32 @@ func TestWindowAggAllowedLatenessAndEarlyEmission(t *testing.T) {
 	must(t, w.OnWatermark(minute+40_000, out))
 	if got := out.take(); got != "" || late.Load() != 1 {
 		t.Errorf("after lateness: emitted %q, late = %d", got, late.Load())
+	}
+}
+
+// TestScanColumnsRead: the source decodes only the columns the plan uses
+// (clicks is user_id, page, ts; ts is the event time, always read).
+func TestScanColumnsRead(t *testing.T) {
+	for _, tt := range []struct {
+		q    string
+		want []bool
+	}{
+		{"SELECT user_id FROM clicks", []bool{true, false, true}},
+		{"SELECT * FROM clicks", []bool{true, true, true}},
+		{"SELECT user_id FROM (SELECT user_id, page FROM clicks) AS v", []bool{true, false, true}},
+		{"SELECT u FROM (SELECT user_id AS u, page FROM clicks WHERE page = 'x') AS v", []bool{true, true, true}},
+		{"SELECT page FROM clicks WHERE user_id > 1", []bool{true, true, true}},
+		{"SELECT count(*) FROM clicks GROUP BY page", []bool{false, true, true}},
+		{"SELECT n FROM (SELECT page, count(*) AS n FROM clicks GROUP BY page) AS g", []bool{false, true, true}},
+		{"SELECT count(*) FILTER (WHERE user_id > 3) FROM clicks", []bool{true, false, true}},
+		{"SELECT page, count(*) FROM clicks GROUP BY page, TUMBLE(ts, INTERVAL '1' MINUTE)", []bool{false, true, true}},
+		{"SELECT window_start FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(ts), INTERVAL '1' MINUTE))", []bool{false, false, true}},
+	} {
+		for _, mode := range []planner.Mode{planner.Bounded, planner.Continuous} {
+			got := scanColumnsRead(plan(t, tt.q, mode))[:3] // then the scan's rowtime
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("%s (mode %v): read %v; want %v", tt.q, mode, got, tt.want)
+			}
+		}
 	}
 }
