@@ -9,6 +9,10 @@
 // offsets together — in a single Badger transaction. A crash therefore leaves
 // either the previous checkpoint or the new one, never a mix.
 //
+// A Cache may also have a memory budget (cache.go): it then evicts entries
+// that a durable checkpoint holds and reads them back on a miss, or, for a
+// bounded query, spills them to a scratch database of its own (spill.go).
+//
 // Key layout (all parts separated by 0x00):
 //
 //	s <query> <operator> <key>   operator state
