@@ -118,7 +118,9 @@ type aggCore struct {
 	// kind without DISTINCT.
 	plain []bool
 	// filters evaluates each aggregate's FILTER condition (nil entry: none).
-	filters    []evaluator
+	filters []evaluator
+	// set shares the calls keys, arguments and filters have in common.
+	set        *exprSet
 	keyCols    []*types.Column
 	argCols    []*types.Column
 	filterCols []*types.Column
@@ -130,8 +132,13 @@ type aggCore struct {
 
 func newAggCore(keys []planner.Expr, aggs []planner.AggCall, windowed bool, pol ErrorPolicy) aggCore {
 	c := aggCore{aggs: aggs}
+	all := append([]planner.Expr(nil), keys...)
+	for _, a := range aggs {
+		all = append(all, a.Arg, a.Filter)
+	}
+	c.set = newExprSet(all...)
 	for _, k := range keys {
-		c.keys = append(c.keys, compile(k, pol))
+		c.keys = append(c.keys, c.set.compile(k, pol))
 		c.keyTypes = append(c.keyTypes, k.Type())
 		c.outTypes = append(c.outTypes, k.Type())
 	}
@@ -142,11 +149,11 @@ func newAggCore(keys []planner.Expr, aggs []planner.AggCall, windowed bool, pol 
 		if a.Arg == nil {
 			c.args = append(c.args, nil)
 		} else {
-			c.args = append(c.args, compile(a.Arg, pol))
+			c.args = append(c.args, c.set.compile(a.Arg, pol))
 		}
 		var f evaluator
 		if a.Filter != nil {
-			f = compile(a.Filter, pol)
+			f = c.set.compile(a.Filter, pol)
 		}
 		c.filters = append(c.filters, f)
 		k := kindOf(a)
@@ -163,6 +170,7 @@ func newAggCore(keys []planner.Expr, aggs []planner.AggCall, windowed bool, pol 
 
 // evalInputs computes the key and argument columns of b.
 func (c *aggCore) evalInputs(b *types.Batch) error {
+	c.set.next()
 	for i, k := range c.keys {
 		col, err := k.eval(b)
 		if err != nil {

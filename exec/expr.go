@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"fmt"
 	"sync/atomic"
 
 	"github.com/streamsql/streamsql/planner"
@@ -25,24 +26,119 @@ type evaluator interface {
 	eval(b *types.Batch) (*types.Column, error)
 }
 
-func compile(e planner.Expr, pol ErrorPolicy) evaluator {
+func compile(e planner.Expr, pol ErrorPolicy) evaluator { return (*exprSet)(nil).compile(e, pol) }
+
+// exprSet compiles the expressions of one operator so that a call written
+// more than once among them (Nexmark q14's 0.908 * price in both bounds of
+// its filter, HOUR(dateTime) in each branch of its CASE) is evaluated once
+// per batch. The operator calls next before evaluating a new batch. A nil
+// *exprSet compiles without sharing.
+type exprSet struct {
+	round  uint64
+	counts map[string]int
+	memo   map[string]*memoEval
+}
+
+// newExprSet prepares a set for es, counting their calls.
+func newExprSet(es ...planner.Expr) *exprSet {
+	s := &exprSet{counts: map[string]int{}, memo: map[string]*memoEval{}}
+	var count func(e planner.Expr)
+	count = func(e planner.Expr) {
+		if c, ok := e.(*planner.Call); ok {
+			s.counts[exprKey(c)]++
+			for _, a := range c.Args {
+				count(a)
+			}
+		}
+	}
+	for _, e := range es {
+		if e != nil {
+			count(e)
+		}
+	}
+	return s
+}
+
+// next starts a new batch: shared results are computed afresh.
+func (s *exprSet) next() {
+	if s != nil {
+		s.round++
+	}
+}
+
+// compile compiles e; its nested calls that occur more than once in the set
+// share one evaluator. e itself is never shared, so two results an operator
+// hands on (two projected columns) are never one column.
+func (s *exprSet) compile(e planner.Expr, pol ErrorPolicy) evaluator {
+	return s.compileNode(e, pol, true)
+}
+
+func (s *exprSet) compileNode(e planner.Expr, pol ErrorPolicy, top bool) evaluator {
 	switch e := e.(type) {
 	case *planner.ColRef:
 		return colEval(e.Idx)
 	case *planner.Literal:
 		return &litEval{v: e.V, out: types.NewColumn(e.V.Type, 0)}
 	case *planner.Call:
+		shared := s != nil && !top && s.counts[exprKey(e)] > 1
+		if shared {
+			if m, ok := s.memo[exprKey(e)]; ok {
+				return m
+			}
+		}
 		c := &callEval{impl: e.Impl, out: types.NewColumn(e.Impl.Ret, 0), pol: pol,
 			argv: make([]types.Value, len(e.Args)), cols: make([]*types.Column, len(e.Args))}
 		for _, a := range e.Args {
-			c.args = append(c.args, compile(a, pol))
+			c.args = append(c.args, s.compileNode(a, pol, false))
 		}
+		var ev evaluator = c
 		if v := compileVector(e, c.args); v != nil {
-			return v
+			ev = v
 		}
-		return c
+		if shared {
+			m := &memoEval{set: s, inner: ev}
+			s.memo[exprKey(e)] = m
+			return m
+		}
+		return ev
 	}
 	panic("exec: unknown expression type")
+}
+
+// exprKey identifies an expression by its structure: the same function
+// implementation over the same columns and constants.
+func exprKey(e planner.Expr) string {
+	switch e := e.(type) {
+	case *planner.ColRef:
+		return fmt.Sprintf("#%d", e.Idx)
+	case *planner.Literal:
+		return fmt.Sprintf("%d:%t:%d:%v:%q", e.V.Type, e.V.Null, e.V.I, e.V.F, e.V.S)
+	case *planner.Call:
+		k := fmt.Sprintf("%s:%d(", e.Impl.Name, e.Impl.Ret)
+		for _, a := range e.Args {
+			k += exprKey(a) + ","
+		}
+		return k + ")"
+	}
+	return fmt.Sprintf("%T:%s", e, e)
+}
+
+// memoEval evaluates its expression once per round of its set.
+type memoEval struct {
+	set   *exprSet
+	inner evaluator
+	round uint64
+	done  bool
+	col   *types.Column
+	err   error
+}
+
+func (m *memoEval) eval(b *types.Batch) (*types.Column, error) {
+	if !m.done || m.round != m.set.round {
+		m.col, m.err = m.inner.eval(b)
+		m.round, m.done = m.set.round, true
+	}
+	return m.col, m.err
 }
 
 type colEval int

@@ -12,6 +12,7 @@ import (
 // It keeps no state.
 type Filter struct {
 	stateless
+	set  *exprSet
 	cond evaluator
 	sel  []bool
 }
@@ -20,11 +21,13 @@ var _ Operator = (*Filter)(nil)
 
 // NewFilter compiles a filter.
 func NewFilter(cond planner.Expr, pol ErrorPolicy) *Filter {
-	return &Filter{cond: compile(cond, pol)}
+	set := newExprSet(cond)
+	return &Filter{set: set, cond: set.compile(cond, pol)}
 }
 
 // Process compacts b in place to the passing rows and emits it.
 func (f *Filter) Process(b *types.Batch, out Collector) error {
+	f.set.next()
 	c, err := f.cond.eval(b)
 	if err != nil {
 		return err
@@ -56,6 +59,7 @@ func (f *Filter) Process(b *types.Batch, out Collector) error {
 // The output batch is reused across calls.
 type Project struct {
 	stateless
+	set   *exprSet
 	exprs []evaluator
 	types []types.Type
 	out   *types.Batch
@@ -65,9 +69,9 @@ var _ Operator = (*Project)(nil)
 
 // NewProject compiles a projection.
 func NewProject(exprs []planner.Expr, pol ErrorPolicy) *Project {
-	p := &Project{}
+	p := &Project{set: newExprSet(exprs...)}
 	for _, e := range exprs {
-		p.exprs = append(p.exprs, compile(e, pol))
+		p.exprs = append(p.exprs, p.set.compile(e, pol))
 		p.types = append(p.types, e.Type())
 	}
 	p.out = types.NewBatch(p.types, 0)
@@ -77,6 +81,7 @@ func NewProject(exprs []planner.Expr, pol ErrorPolicy) *Project {
 // Process emits one output batch per input batch. Input columns passed
 // through unchanged are shared, not copied.
 func (p *Project) Process(b *types.Batch, out Collector) error {
+	p.set.next()
 	for i, e := range p.exprs {
 		c, err := e.eval(b)
 		if err != nil {

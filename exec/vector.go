@@ -2,17 +2,18 @@ package exec
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/streamsql/streamsql/planner"
 	"github.com/streamsql/streamsql/sql/types"
 )
 
 // Column-at-a-time forms of the calls that filters and computed columns use
-// most: comparisons of integer-represented values (BIGINT, TIMESTAMP,
-// INTERVAL), against a column or a constant, and CASE. They compute what
-// callEval computes, without building a Value per argument per row; every
-// other call stays with callEval. TestVectorMatchesRowByRow holds the two
-// to the same results.
+// most: comparisons (BIGINT, TIMESTAMP, INTERVAL, DOUBLE, VARCHAR; against
+// a column or a constant), AND, OR, NOT, IS [NOT] NULL and CASE. They
+// compute what callEval computes, without building a Value per argument per
+// row; every other call stays with callEval. TestVectorMatchesRowByRow holds
+// the two to the same results.
 
 // compileVector returns the column-at-a-time evaluator of e, or nil when
 // e has none. args are e's arguments, compiled.
@@ -25,18 +26,25 @@ func compileVector(e *planner.Call, args []evaluator) evaluator {
 	}
 	switch impl.Name {
 	case "=", "<>", "<", "<=", ">", ">=":
-		if !intBacked(impl.ArgTypes[0]) {
+		t := impl.ArgTypes[0]
+		if !intBacked(t) && t != types.Double && t != types.Varchar {
 			return nil
 		}
-		c := &cmpIntEval{a: args[0], b: args[1], out: types.NewColumn(types.Boolean, 0)}
+		c := &cmpEval{typ: t, a: args[0], b: args[1], out: types.NewColumn(types.Boolean, 0)}
 		c.table = cmpTable(impl.Name)
 		if lit, ok := e.Args[1].(*planner.Literal); ok {
 			if lit.V.Null {
 				return nil
 			}
-			c.konst, c.hasConst = lit.V.I, true
+			c.konst, c.hasConst = lit.V, true
 		}
 		return c
+	case "and", "or":
+		return &logicEval{and: impl.Name == "and", args: args, out: types.NewColumn(types.Boolean, 0)}
+	case "not":
+		return &notEval{arg: args[0], out: types.NewColumn(types.Boolean, 0)}
+	case "is_null", "is_not_null":
+		return &isNullEval{want: impl.Name == "is_null", arg: args[0], out: types.NewColumn(types.Boolean, 0)}
 	case "case":
 		if impl.Ret == types.Unknown {
 			return nil
@@ -69,16 +77,17 @@ func cmpTable(op string) [3]bool {
 	return [3]bool{false, true, true} // >=
 }
 
-// cmpIntEval compares two integer-backed columns, or one with a constant.
-type cmpIntEval struct {
+// cmpEval compares two columns of one type, or a column with a constant.
+type cmpEval struct {
+	typ      types.Type
 	a, b     evaluator
 	table    [3]bool
-	konst    int64
+	konst    types.Value
 	hasConst bool
 	out      *types.Column
 }
 
-func (c *cmpIntEval) eval(b *types.Batch) (*types.Column, error) {
+func (c *cmpEval) eval(b *types.Batch) (*types.Column, error) {
 	ca, err := c.a.eval(b)
 	if err != nil {
 		return nil, err
@@ -87,11 +96,22 @@ func (c *cmpIntEval) eval(b *types.Batch) (*types.Column, error) {
 	out := c.out
 	out.Bools = slices.Grow(out.Bools[:0], n)[:n]
 	out.Nulls = append(out.Nulls[:0], ca.Nulls...)
-	t := c.table
+	res, t := out.Bools, c.table
 	if c.hasConst {
 		k := c.konst
-		for r, x := range ca.Ints[:n] {
-			out.Bools[r] = t[cmp3(x, k)]
+		switch {
+		case c.typ == types.Double:
+			for r, x := range ca.Floats[:n] {
+				res[r] = t[cmpFloat(x, k.F)]
+			}
+		case c.typ == types.Varchar:
+			for r, x := range ca.Strs[:n] {
+				res[r] = t[strings.Compare(x, k.S)+1]
+			}
+		default:
+			for r, x := range ca.Ints[:n] {
+				res[r] = t[cmp3(x, k.I)]
+			}
 		}
 		return out, nil
 	}
@@ -99,10 +119,121 @@ func (c *cmpIntEval) eval(b *types.Batch) (*types.Column, error) {
 	if err != nil {
 		return nil, err
 	}
-	ys := cb.Ints[:n]
-	for r, x := range ca.Ints[:n] {
-		out.Bools[r] = t[cmp3(x, ys[r])]
-		out.Nulls[r] = out.Nulls[r] || cb.Nulls[r]
+	switch {
+	case c.typ == types.Double:
+		ys := cb.Floats[:n]
+		for r, x := range ca.Floats[:n] {
+			res[r] = t[cmpFloat(x, ys[r])]
+		}
+	case c.typ == types.Varchar:
+		ys := cb.Strs[:n]
+		for r, x := range ca.Strs[:n] {
+			res[r] = t[strings.Compare(x, ys[r])+1]
+		}
+	default:
+		ys := cb.Ints[:n]
+		for r, x := range ca.Ints[:n] {
+			res[r] = t[cmp3(x, ys[r])]
+		}
+	}
+	for r, null := range cb.Nulls[:n] {
+		out.Nulls[r] = out.Nulls[r] || null
+	}
+	return out, nil
+}
+
+// cmpFloat is cmp3 for doubles, with types.Compare's answer for NaN
+// (neither less nor greater: equal).
+func cmpFloat(x, y float64) int {
+	c := 1
+	if x < y {
+		c = 0
+	}
+	if x > y {
+		c = 2
+	}
+	return c
+}
+
+// logicEval is SQL's three-valued AND (and = true) or OR over its
+// arguments: FALSE dominates AND and TRUE dominates OR; otherwise a NULL
+// argument makes the result NULL.
+type logicEval struct {
+	and  bool
+	args []evaluator
+	out  *types.Column
+	// decided marks rows an argument settled (FALSE for AND, TRUE for OR).
+	decided []bool
+}
+
+func (l *logicEval) eval(b *types.Batch) (*types.Column, error) {
+	n := b.Len()
+	out := l.out
+	out.Bools = slices.Grow(out.Bools[:0], n)[:n]
+	out.Nulls = slices.Grow(out.Nulls[:0], n)[:n]
+	l.decided = slices.Grow(l.decided[:0], n)[:n]
+	clear(out.Nulls)
+	clear(l.decided)
+	for _, a := range l.args {
+		c, err := a.eval(b)
+		if err != nil {
+			return nil, err
+		}
+		for r, v := range c.Bools[:n] {
+			if c.Nulls[r] {
+				out.Nulls[r] = true
+			} else if v != l.and {
+				l.decided[r] = true
+			}
+		}
+	}
+	for r, d := range l.decided {
+		out.Bools[r] = l.and != d
+		out.Nulls[r] = out.Nulls[r] && !d
+	}
+	return out, nil
+}
+
+// notEval is NOT: NULL stays NULL.
+type notEval struct {
+	arg evaluator
+	out *types.Column
+}
+
+func (e *notEval) eval(b *types.Batch) (*types.Column, error) {
+	c, err := e.arg.eval(b)
+	if err != nil {
+		return nil, err
+	}
+	n := b.Len()
+	out := e.out
+	out.Nulls = append(out.Nulls[:0], c.Nulls...)
+	out.Bools = slices.Grow(out.Bools[:0], n)[:n]
+	for r, v := range c.Bools[:n] {
+		out.Bools[r] = !v
+	}
+	return out, nil
+}
+
+// isNullEval is IS NULL (want = true) or IS NOT NULL: never NULL itself.
+type isNullEval struct {
+	want bool
+	arg  evaluator
+	out  *types.Column
+}
+
+func (e *isNullEval) eval(b *types.Batch) (*types.Column, error) {
+	c, err := e.arg.eval(b)
+	if err != nil {
+		return nil, err
+	}
+	n := b.Len()
+	out := e.out
+	out.Nulls = slices.Grow(out.Nulls[:0], n)[:n]
+	clear(out.Nulls)
+	out.Bools = slices.Grow(out.Bools[:0], n)[:n]
+	for r, null := range c.Nulls[:n] {
+		out.Bools[r] = null == e.want
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -17,9 +18,11 @@ func TestVectorMatchesRowByRow(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 500
 	pick := []int64{-1 << 63, -1, 0, 1, 2, 1<<63 - 1}
-	batch := types.NewBatch([]types.Type{types.Bigint, types.Bigint, types.Timestamp, types.Boolean, types.Varchar, types.Timestamp}, n)
+	batch := types.NewBatch([]types.Type{types.Bigint, types.Bigint, types.Timestamp, types.Boolean, types.Varchar, types.Timestamp,
+		types.Double, types.Double, types.Varchar, types.Boolean}, n)
+	fpick := []float64{math.Inf(-1), -1.5, 0, math.Copysign(0, -1), 2.25, math.Inf(1), math.NaN()}
 	for range n {
-		row := make([]types.Value, 6)
+		row := make([]types.Value, 10)
 		for j, typ := range []types.Type{types.Bigint, types.Bigint, types.Timestamp} {
 			v := types.Value{Type: typ, I: pick[rng.IntN(len(pick))]}
 			if rng.IntN(3) == 0 {
@@ -33,6 +36,14 @@ func TestVectorMatchesRowByRow(t *testing.T) {
 		row[4] = types.StringValue(string(rune('a' + rng.IntN(3))))
 		row[4].Null = rng.IntN(5) == 0
 		row[5] = types.TimestampValue(rng.Int64N(1 << 40))
+		for _, j := range []int{6, 7} {
+			row[j] = types.FloatValue(fpick[rng.IntN(len(fpick))])
+			row[j].Null = rng.IntN(6) == 0
+		}
+		row[8] = types.StringValue([]string{"", "a", "b", "ab", "é"}[rng.IntN(5)])
+		row[8].Null = rng.IntN(6) == 0
+		row[9] = types.BoolValue(rng.IntN(2) == 0)
+		row[9].Null = rng.IntN(4) == 0
 		batch.AppendRow(row)
 	}
 	col := func(i int) planner.Expr { return &planner.ColRef{Idx: i, T: batch.Cols[i].Type} }
@@ -55,8 +66,20 @@ func TestVectorMatchesRowByRow(t *testing.T) {
 			call(op, col(0), lit(types.IntValue(2))),
 			call(op, col(1), lit(types.IntValue(-1<<63))),
 			call(op, lit(types.IntValue(1)), col(0)),
-			call(op, col(2), col(5)))
+			call(op, col(2), col(5)),
+			call(op, col(6), col(7)),
+			call(op, col(6), lit(types.FloatValue(0))),
+			call(op, col(4), col(8)),
+			call(op, col(8), lit(types.StringValue("ab"))))
 	}
+	for _, name := range []string{"and", "or"} {
+		exprs = append(exprs,
+			call(name, col(3), col(9)),
+			call(name, col(9), call("<", col(0), col(1)), col(3)))
+	}
+	exprs = append(exprs,
+		call("not", col(3)), call("not", call("and", col(3), col(9))),
+		call("is_null", col(4)), call("is_not_null", col(6)), call("is_null", call("=", col(0), col(1))))
 	exprs = append(exprs,
 		call("case", call("=", col(0), lit(types.IntValue(0))), col(2), call("=", col(0), lit(types.IntValue(1))), col(5), col(2)),
 		call("case", col(3), col(4), call("<", col(0), col(1)), lit(types.StringValue("lt")), col(4)),
@@ -82,7 +105,7 @@ func TestVectorMatchesRowByRow(t *testing.T) {
 				t.Fatal(err)
 			}
 			for r := range n {
-				if w, h := want.Value(r), have.Value(r); w.Null != h.Null || !w.Null && types.Compare(w, h) != 0 {
+				if w, h := want.Value(r), have.Value(r); w.Null != h.Null || !w.Null && w != h {
 					t.Fatalf("%s row %d (%v): got %v, want %v", e, r, batch.Row(r), h, w)
 				}
 			}
@@ -90,5 +113,57 @@ func TestVectorMatchesRowByRow(t *testing.T) {
 	}
 	if vectorized != len(exprs) {
 		t.Errorf("%d of %d expressions took the column-at-a-time form; want all", vectorized, len(exprs))
+	}
+}
+
+// TestSharedSubexpressions: a projection evaluates a call written more than
+// once among its expressions once per batch, gives the results it gives
+// unshared, batch after batch, and never hands on one column twice.
+func TestSharedSubexpressions(t *testing.T) {
+	p := plan(t, `SELECT user_id + 1 AS a, user_id + 1 AS b,
+		CASE WHEN user_id + 1 > 2 THEN upper(page) WHEN user_id + 1 > 1 THEN lower(upper(page)) ELSE upper(page) END AS c,
+		upper(page) = 'X' OR upper(page) IS NULL AS d FROM clicks`, planner.Bounded)
+	proj := find[*planner.Project](p)
+	shared := NewProject(proj.Exprs, ErrorPolicy{Strict: true})
+	if len(shared.set.memo) != 2 { // user_id + 1 and upper(page)
+		t.Errorf("%d shared calls; want 2", len(shared.set.memo))
+	}
+	var plain []evaluator
+	for _, e := range proj.Exprs {
+		plain = append(plain, compile(e, ErrorPolicy{Strict: true}))
+	}
+	for round, rows := range [][][]any{
+		{{1, "x", 0}, {2, "Y", 0}, {nil, nil, 0}, {5, "z", 0}},
+		{{0, "q", 0}, {3, nil, 0}},
+	} {
+		in := types.NewBatch([]types.Type{types.Bigint, types.Varchar, types.Timestamp}, len(rows))
+		for _, r := range rows {
+			row := []types.Value{types.NullOf(types.Bigint), types.NullOf(types.Varchar), types.TimestampValue(0)}
+			if r[0] != nil {
+				row[0] = types.IntValue(int64(r[0].(int)))
+			}
+			if r[1] != nil {
+				row[1] = types.StringValue(r[1].(string))
+			}
+			in.AppendRow(row)
+		}
+		var got *types.Batch
+		if err := shared.Process(in, CollectorFunc(func(b *types.Batch) error { got = b; return nil })); err != nil {
+			t.Fatal(err)
+		}
+		if got.Cols[0] == got.Cols[1] {
+			t.Fatalf("round %d: two projected columns are one column", round)
+		}
+		for i, ev := range plain {
+			want, err := ev.eval(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r := range in.Len() {
+				if w, h := want.Value(r), got.Cols[i].Value(r); w != h {
+					t.Errorf("round %d, column %d, row %d: got %v, want %v", round, i, r, h, w)
+				}
+			}
+		}
 	}
 }
