@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -18,10 +20,7 @@ import (
 // fastjson's own unescaping is not used because it is best effort: it keeps
 // invalid escapes and unpaired surrogates as literal text.
 func unescapeJSON(body, scratch []byte) (out, grown []byte, ok bool) {
-	i := 0
-	for i < len(body) && jsonPlain[body[i]] {
-		i++
-	}
+	i := plainASCIIPrefix(body)
 	if i == len(body) {
 		return body, scratch, true
 	}
@@ -92,6 +91,26 @@ func unescapeJSON(body, scratch []byte) (out, grown []byte, ok bool) {
 		}
 	}
 	return b, b, true
+}
+
+// plainASCIIPrefix returns the length of body's longest prefix of bytes
+// that stand for themselves (jsonPlain), looking at eight bytes at a time.
+func plainASCIIPrefix(body []byte) int {
+	i := 0
+	for ; i+8 <= len(body); i += 8 {
+		x := binary.LittleEndian.Uint64(body[i:])
+		bs := x ^ (lsb * '\\')
+		// A backslash, a control character or a byte >= 0x80 sets the
+		// high bit of its byte; the lowest such bit is exact.
+		m := ((bs - lsb) &^ bs) | ((x - lsb*0x20) &^ x) | x
+		if m &= msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(body) && jsonPlain[body[i]] {
+		i++
+	}
+	return i
 }
 
 // hasSpecialASCII reports whether s holds a control character or a backslash.

@@ -3,6 +3,7 @@ package codec
 import (
 	"encoding/binary"
 	"math/bits"
+	"strings"
 )
 
 // The schema-driven scanner: one pass over a message's bytes that finds the
@@ -28,6 +29,9 @@ const scanMaxDepth = 64
 // up in it.
 type scanNode struct {
 	children []int
+	// hint is where in children the next key is looked for first: after
+	// the one the previous key matched.
+	hint int
 }
 
 // span is where a step's value lies in the message: msg[start:end], or
@@ -41,14 +45,19 @@ type scanner struct {
 	// only steps with children are ever scanned into.
 	nodes []scanNode
 	spans []span
+	// plain[s]: steps[s].key has no quote, backslash or control character,
+	// so a key in a message equals it exactly when their bytes are equal.
+	plain []bool
 	// unescaped is scratch for keys with escapes.
 	unescaped []byte
 }
 
 func newScanner(steps []lookup) *scanner {
-	sc := &scanner{steps: steps, nodes: make([]scanNode, len(steps)+1), spans: make([]span, len(steps))}
+	sc := &scanner{steps: steps, nodes: make([]scanNode, len(steps)+1), spans: make([]span, len(steps)),
+		plain: make([]bool, len(steps))}
 	for s, st := range steps {
 		sc.nodes[st.parent+1].children = append(sc.nodes[st.parent+1].children, s)
+		sc.plain[s] = !hasSpecialASCII([]byte(st.key)) && !strings.Contains(st.key, `"`)
 	}
 	return sc
 }
@@ -86,16 +95,43 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 			return 0, false
 		}
 		kStart := i + 1
-		kEnd, escaped, ok := stringEnd(msg, kStart)
-		if !ok {
-			return 0, false
+		step, kEnd := -1, -1
+		// Most keys are spelled exactly as a field declares them: compare
+		// in place, before scanning the key as a string.
+		// Producers write keys in a steady order: start where the last
+		// match left off.
+		nd := &sc.nodes[node+1]
+		for j, c := nd.hint, 0; c < len(children); j, c = j+1, c+1 {
+			if j == len(children) {
+				j = 0
+			}
+			s := children[j]
+			k := sc.steps[s].key
+			if e := kStart + len(k); sc.plain[s] && e < len(msg) && msg[e] == '"' && string(msg[kStart:e]) == k {
+				kEnd, nd.hint = e, j+1
+				if sc.spans[s].start < 0 {
+					step = s
+				}
+				break
+			}
 		}
-		key := msg[kStart:kEnd]
-		if escaped && len(children) > 0 {
-			var valid bool
-			key, sc.unescaped, valid = unescapeJSON(key, sc.unescaped)
-			if !valid {
+		if kEnd < 0 {
+			var escaped, ok bool
+			if kEnd, escaped, ok = stringEnd(msg, kStart); !ok {
 				return 0, false
+			}
+			if escaped && len(children) > 0 {
+				key, unescaped, valid := unescapeJSON(msg[kStart:kEnd], sc.unescaped)
+				sc.unescaped = unescaped
+				if !valid {
+					return 0, false
+				}
+				for _, s := range children {
+					if sc.spans[s].start < 0 && string(key) == sc.steps[s].key {
+						step = s
+						break
+					}
+				}
 			}
 		}
 		i = skipWS(msg, kEnd+1)
@@ -106,13 +142,7 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 		if i >= len(msg) {
 			return 0, false
 		}
-		step := -1
-		for _, s := range children {
-			if sc.spans[s].start < 0 && string(key) == sc.steps[s].key {
-				step = s
-				break
-			}
-		}
+		var ok bool
 		start := i
 		if step >= 0 && msg[i] == '{' && len(sc.nodes[step+1].children) > 0 {
 			i, ok = sc.object(msg, i, step, depth+1)
