@@ -1,5 +1,7 @@
 package types
 
+import "slices"
+
 // RowKind says what a row means to a consumer of a changelog stream. Append-only
 // streams carry only Insert; an upsert stream uses UpdateAfter and Delete (a
 // Kafka tombstone). The kinds follow Flink's RowKind and RisingWave's Op so that
@@ -85,26 +87,54 @@ func (c *Column) Value(i int) Value {
 	}
 }
 
-// keep compacts the column to the rows whose sel entry is true.
-func (c *Column) keep(sel []bool) {
-	n := 0
-	for i, ok := range sel {
-		if !ok {
-			continue
-		}
-		c.Nulls[n] = c.Nulls[i]
-		switch c.Type {
-		case Double:
-			c.Floats[n] = c.Floats[i]
-		case Varchar:
-			c.Strs[n] = c.Strs[i]
-		case Boolean:
-			c.Bools[n] = c.Bools[i]
-		default:
-			c.Ints[n] = c.Ints[i]
-		}
-		n++
+// gather compacts the column to rows idx (ascending), moving each row at
+// most once: rows before the first one dropped stay where they are.
+func (c *Column) gather(idx []int32, from int) {
+	n := len(idx)
+	if allTrue(c.Nulls) {
+		// All NULL (a column the query does not read is decoded as NULLs):
+		// every kept row is NULL with a zero value, so truncating is
+		// compacting.
+		c.truncate(n)
+		return
 	}
+	idx = idx[from:]
+	switch c.Type {
+	case Double:
+		v := c.Floats
+		for j, i := range idx {
+			v[from+j] = v[i]
+		}
+		c.Floats = v[:n]
+	case Varchar:
+		v := c.Strs
+		for j, i := range idx {
+			v[from+j] = v[i]
+		}
+		clear(v[n:])
+		c.Strs = v[:n]
+	case Boolean:
+		v := c.Bools
+		for j, i := range idx {
+			v[from+j] = v[i]
+		}
+		c.Bools = v[:n]
+	default:
+		v := c.Ints
+		for j, i := range idx {
+			v[from+j] = v[i]
+		}
+		c.Ints = v[:n]
+	}
+	nulls := c.Nulls
+	for j, i := range idx {
+		nulls[from+j] = nulls[i]
+	}
+	c.Nulls = nulls[:n]
+}
+
+// truncate keeps the first n rows.
+func (c *Column) truncate(n int) {
 	c.Nulls = c.Nulls[:n]
 	switch c.Type {
 	case Double:
@@ -119,6 +149,9 @@ func (c *Column) keep(sel []bool) {
 	}
 }
 
+// allTrue reports whether every entry of bs is true.
+func allTrue(bs []bool) bool { return !slices.Contains(bs, false) }
+
 // Batch is a set of rows stored column by column: the unit that flows between
 // operators. Keys carries each row's Kafka message key (nil entries for none)
 // when the pipeline passes source keys through to a sink; it is nil otherwise.
@@ -127,6 +160,8 @@ type Batch struct {
 	Cols  []*Column
 	Keys  [][]byte
 	Kinds []RowKind
+	// idx is Keep's scratch: the rows kept.
+	idx []int32
 }
 
 // NewBatch returns an empty batch with one column per type in schema.
@@ -160,31 +195,36 @@ func (b *Batch) Reset() {
 	}
 }
 
-// Keep compacts the batch in place to the rows whose sel entry is true.
+// Keep compacts the batch in place to the rows whose sel entry is true. It
+// lists the kept rows once, then moves each column's values in one typed
+// loop.
 func (b *Batch) Keep(sel []bool) {
+	idx := b.idx[:0]
+	for i, ok := range sel {
+		if ok {
+			idx = append(idx, int32(i))
+		}
+	}
+	b.idx = idx
+	from := 0 // rows before the first dropped one stay put
+	for from < len(idx) && idx[from] == int32(from) {
+		from++
+	}
 	for _, c := range b.Cols {
-		c.keep(sel)
+		c.gather(idx, from)
 	}
 	if b.Keys != nil {
-		n := 0
-		for i, ok := range sel {
-			if ok {
-				b.Keys[n] = b.Keys[i]
-				n++
-			}
+		for j, i := range idx[from:] {
+			b.Keys[from+j] = b.Keys[i]
 		}
-		clear(b.Keys[n:])
-		b.Keys = b.Keys[:n]
+		clear(b.Keys[len(idx):])
+		b.Keys = b.Keys[:len(idx)]
 	}
 	if b.Kinds != nil {
-		n := 0
-		for i, ok := range sel {
-			if ok {
-				b.Kinds[n] = b.Kinds[i]
-				n++
-			}
+		for j, i := range idx[from:] {
+			b.Kinds[from+j] = b.Kinds[i]
 		}
-		b.Kinds = b.Kinds[:n]
+		b.Kinds = b.Kinds[:len(idx)]
 	}
 }
 
