@@ -290,8 +290,10 @@ func (w *WindowAgg) Watermark() int64 { return w.wm }
 // With a state budget (Config.StateCacheBytes) the cache holds a bounded
 // working set: in a continuous query groups written to a durable checkpoint
 // may be evicted and are read back from it (the groups in changed are dirty,
-// so they stay); in a bounded query groups spill to a scratch database that
-// OnEnd reads back in key order and Close deletes.
+// so they stay); in a bounded query the groups in memory are written as a
+// sorted run of partial groups whenever they outgrow the budget, and OnEnd
+// merges the runs in key order (a key's partial groups combined as session
+// windows combine) before Close deletes them.
 type HashAgg struct {
 	core    aggCore
 	cache   *state.Cache[*group]
@@ -315,6 +317,11 @@ func NewHashAggWith(n *planner.HashAgg, opID string, bounded bool, pol ErrorPoli
 	h := &HashAgg{core: newAggCore(n.Keys, n.Aggs, false, pol), bounded: bounded,
 		inList: map[*state.Entry[*group]]bool{}, global: len(n.Keys) == 0}
 	h.cache = state.NewCacheWith[*group](opID, groupCodec{keyTypes: h.core.keyTypes, aggs: n.Aggs}, opts)
+	if bounded {
+		// A bounded query spills sorted runs of partial groups and merges
+		// them at the end (state/runs.go): no lookups of spilled groups.
+		h.cache.SetMerge(h.core.mergeGroups)
+	}
 	return h
 }
 

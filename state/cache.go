@@ -19,9 +19,6 @@ type Entry[V any] struct {
 	Val   V
 	dirty bool
 	gone  bool
-	// unsaved (spill mode): the value differs from its scratch copy, or has
-	// none, so evicting the entry writes it.
-	unsaved bool
 	// inLRU: the entry is on the cache's list of evictable entries.
 	inLRU bool
 	// size is the entry's estimated memory (key, value, overhead).
@@ -59,9 +56,10 @@ type Options struct {
 	// memory, as a cache without a budget always did.
 	Budget int64
 	// Spill, for a cache that is never restored (a bounded query, which has
-	// no checkpoints), is where entries that do not fit the budget go: a
-	// scratch database of the cache's own, deleted by Close. Without it such
-	// a cache keeps everything in memory whatever the budget.
+	// no checkpoints) and whose values can be merged (SetMerge), is where
+	// the entries that outgrow the budget go: sorted runs in a directory of
+	// the cache's own, deleted by Close (runs.go). Without it, or without a
+	// merge, such a cache keeps everything in memory whatever the budget.
 	Spill *SpillArea
 }
 
@@ -73,8 +71,8 @@ const (
 	// checkpointed: restored from a Store; an entry whose value is durable
 	// in the store may be evicted and is read back from the committed state.
 	checkpointed
-	// spilling: no checkpoints; evicted entries are written to a scratch
-	// database and read back from it.
+	// spilling: no checkpoints; when the entries outgrow the budget they
+	// are written to a sorted run and dropped (runs.go).
 	spilling
 )
 
@@ -93,9 +91,9 @@ const (
 //     the committed value. Dirty entries stay until their checkpoint is
 //     durable, so memory can exceed the budget by the keys changed in about
 //     one checkpoint interval (two while a checkpoint is in flight).
-//   - Spilling (Options.Spill, never restored): any entry may be evicted;
-//     an entry changed since it was last read back is first written to the
-//     scratch database. Sorted visits memory and scratch together.
+//   - Spilling (Options.Spill and SetMerge, never restored): all entries but
+//     the one in use go to a sorted run when they outgrow the budget; a key
+//     seen again starts a fresh value, and Sorted merges runs and memory.
 //
 // Get and Insert may evict; Touch, Delete and Flush do not.
 type Cache[V any] struct {
@@ -124,10 +122,12 @@ type Cache[V any] struct {
 	durable int64
 	pending []flushed[V]
 
-	// Spilling mode.
+	// Spilling mode: sorted runs (runs.go) and how to combine two values of
+	// one key.
 	area    *SpillArea
-	scratch *scratch
 	victims []*Entry[V]
+	merge   func(dst, src V) error
+	runs    *runSet
 
 	// err is the first failure reading or writing Badger on the hot path
 	// (Get, Insert), which return no error; see Err.
@@ -142,9 +142,11 @@ type flushed[V any] struct {
 
 // CacheStats counts a budgeted cache's traffic with Badger.
 type CacheStats struct {
-	// Evicted entries, Spilled of them written to scratch first, and
-	// Loaded entries read back on a miss.
+	// Evicted entries, Spilled of them written to a sorted run, and Loaded
+	// entries read back from the committed state on a miss.
 	Evicted, Spilled, Loaded int64
+	// Runs is how many sorted runs a merging spill wrote.
+	Runs int64
 }
 
 // NewCache returns an empty cache for operator op that keeps every entry in
@@ -163,6 +165,12 @@ func NewCacheWith[V any](op string, codec Codec[V], opts Options) *Cache[V] {
 	}
 	return c
 }
+
+// SetMerge lets a cache with Options.Spill spill: merge(dst, src) must fold
+// src, a value of the same key built from later input, into dst. A key
+// spilled and seen again starts a fresh value (Get does not read spilled
+// values back), and Sorted combines a key's values oldest first.
+func (c *Cache[V]) SetMerge(merge func(dst, src V) error) { c.merge = merge }
 
 // Len returns the number of live keys held in memory.
 func (c *Cache[V]) Len() int {
@@ -190,9 +198,9 @@ func (c *Cache[V]) Stats() CacheStats { return c.stats }
 // must fail its query.
 func (c *Cache[V]) Err() error { return c.err }
 
-// Get returns the entry for key, or nil. On a miss a budgeted cache reads
-// the key back from Badger (committed state or scratch); without a budget,
-// or on a hit, it does not allocate.
+// Get returns the entry for key, or nil. On a miss a checkpointed cache with
+// a budget reads the key back from the committed state; without a budget,
+// or on a hit, it does not allocate. A spilling cache never reads back.
 func (c *Cache[V]) Get(key []byte) *Entry[V] {
 	if e, ok := c.m[string(key)]; ok {
 		if e.gone {
@@ -220,9 +228,7 @@ func (c *Cache[V]) Get(key []byte) *Entry[V] {
 	case checkpointed:
 		found, err = c.store.get(c.query, c.op, key, decode)
 	case spilling:
-		if c.scratch != nil {
-			found, err = c.scratch.get(key, decode)
-		}
+		return nil // runs are merged by Sorted, never read back by key
 	}
 	if err != nil {
 		c.fail(fmt.Errorf("state: reading back %s key %x: %w", c.op, key, err))
@@ -282,10 +288,7 @@ func (c *Cache[V]) sizeOf(e *Entry[V]) int64 {
 // Touch marks e changed since the last checkpoint.
 func (c *Cache[V]) Touch(e *Entry[V]) {
 	if c.mode == spilling {
-		// No checkpoints: nothing to remember but that the scratch copy,
-		// if any, is stale.
-		e.unsaved = true
-		return
+		return // no checkpoints
 	}
 	if !e.dirty {
 		e.dirty = true
@@ -317,10 +320,9 @@ func (c *Cache[V]) Delete(e *Entry[V]) {
 			c.used -= e.size
 		}
 		e.gone = true
-		if c.scratch != nil {
-			if err := c.scratch.delete([]byte(e.Key)); err != nil {
-				c.fail(err)
-			}
+		if c.runs != nil {
+			// The key's spilled values would come back at the merge.
+			c.fail(fmt.Errorf("state: %s: deleting a key of a cache that has spilled", c.op))
 		}
 	}
 }
@@ -336,13 +338,16 @@ func (c *Cache[V]) Range(fn func(e *Entry[V])) {
 }
 
 // Sorted calls fn for every live key in key order (bytewise), each once:
-// the entries in memory and, with a budget, those only in Badger (the
-// scratch copies of a spilling cache; the committed state a checkpointed
-// cache's task owns). The value of a key that is only in Badger is decoded
-// for the call and not cached. fn must not change the cache.
+// the entries in memory and, with a budget, those only outside it (a
+// spilling cache's runs, each key's values merged; the committed state a
+// checkpointed cache's task owns). A value that is only outside memory is
+// decoded for the call and not cached. fn must not change the cache.
 func (c *Cache[V]) Sorted(fn func(key string, v V) error) error {
 	if c.err != nil {
 		return c.err
+	}
+	if c.runs != nil {
+		return c.sortedRuns(fn)
 	}
 	keys := make([]string, 0, len(c.m))
 	for k := range c.m {
@@ -390,8 +395,6 @@ func (c *Cache[V]) Sorted(fn func(key string, v V) error) error {
 			}
 			return backing(k, b)
 		})
-	case c.mode == spilling && c.scratch != nil:
-		err = c.scratch.iterate(backing)
 	}
 	if err != nil {
 		return err
@@ -472,13 +475,13 @@ func (c *Cache[V]) Restore(s *Store, query string, keep func(key []byte) bool) e
 }
 
 // Close releases what the cache holds outside memory: a spilling cache's
-// scratch database is deleted. The cache must not be used afterwards.
+// runs are deleted. The cache must not be used afterwards.
 func (c *Cache[V]) Close() error {
-	if c.scratch == nil {
+	if c.runs == nil {
 		return nil
 	}
-	err := c.scratch.close()
-	c.scratch = nil
+	err := c.runs.close()
+	c.runs = nil
 	return err
 }
 
@@ -495,6 +498,15 @@ func (c *Cache[V]) makeRoom(keep *Entry[V]) {
 	if c.used <= c.budget || c.err != nil {
 		return
 	}
+	if c.mode == spilling {
+		if c.merge == nil {
+			return // nothing to combine spilled values with: keep them
+		}
+		if err := c.spillRun(keep); err != nil {
+			c.fail(fmt.Errorf("state: spilling %s: %w", c.op, err))
+		}
+		return
+	}
 	target := c.budget - c.budget/16
 	if c.mode == checkpointed {
 		c.promote()
@@ -508,12 +520,6 @@ func (c *Cache[V]) makeRoom(keep *Entry[V]) {
 	if len(c.victims) == 0 {
 		return
 	}
-	if c.mode == spilling {
-		if err := c.spill(c.victims); err != nil {
-			c.fail(err)
-			return
-		}
-	}
 	for _, e := range c.victims {
 		c.lruRemove(e)
 		delete(c.m, e.Key)
@@ -525,34 +531,6 @@ func (c *Cache[V]) makeRoom(keep *Entry[V]) {
 	}
 	c.stats.Evicted += int64(len(c.victims))
 	clear(c.victims)
-}
-
-// spill writes the victims that changed since they were last read back to
-// the scratch database, opening it on first use.
-func (c *Cache[V]) spill(victims []*Entry[V]) error {
-	var batch []kv
-	for _, e := range victims {
-		if !e.unsaved {
-			continue
-		}
-		v := c.codec.Encode(nil, e.Val)
-		batch = append(batch, kv{k: []byte(e.Key), v: v})
-	}
-	if len(batch) == 0 {
-		return nil
-	}
-	if c.scratch == nil {
-		s, err := c.area.open()
-		if err != nil {
-			return err
-		}
-		c.scratch = s
-	}
-	if err := c.scratch.put(batch); err != nil {
-		return fmt.Errorf("state: spilling %s: %w", c.op, err)
-	}
-	c.stats.Spilled += int64(len(batch))
-	return nil
 }
 
 // promote makes evictable the flushed entries whose checkpoint the store has

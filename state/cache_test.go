@@ -213,16 +213,17 @@ func clone(m map[string]int64) map[string]int64 {
 	return out
 }
 
-// TestCacheSpillEviction runs a bounded (never checkpointed) cache with a
-// tiny budget: evicted entries go to scratch, come back on Get, Sorted sees
-// memory and scratch once each, and Close deletes the scratch database.
-func TestCacheSpillEviction(t *testing.T) {
+// TestCacheSpillRuns runs a bounded (never checkpointed) cache of counters
+// with a tiny budget: the entries that outgrow it go to sorted runs, a key
+// seen again starts from zero, and Sorted merges runs and memory into each
+// key's exact total, in key order, once each; more runs than maxRuns are
+// merged on the way; Close deletes them.
+func TestCacheSpillRuns(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		keys   int
 		budget int64
-		// spills: whether the cache is expected to open a scratch database.
-		spills bool
+		spills bool // whether the cache is expected to write runs
 	}{
 		{name: "4-entries", keys: 10_000, budget: 4 * entryBytes(7), spills: true},
 		{name: "1000-entries", keys: 10_000, budget: 1000 * entryBytes(7), spills: true},
@@ -235,33 +236,64 @@ func TestCacheSpillEviction(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := state.NewCacheWith[int64]("agg", int64Codec{}, state.Options{Budget: tc.budget, Spill: area})
+			var merges int
+			cm := &counterMerge{n: &merges}
+			c := state.NewCacheWith[*int64]("agg", ptrCodec{}, state.Options{Budget: tc.budget, Spill: area})
+			c.SetMerge(cm.merge)
 			model := map[string]int64{}
 			rng := rand.New(rand.NewSource(2))
-			maxUsed := int64(0)
+			maxUsed, maxRuns := int64(0), 0
 			for i := 0; i < 3*tc.keys; i++ {
 				k := i
 				if i >= tc.keys {
 					k = rng.Intn(tc.keys)
 				}
-				bump(c, model, ckey(k), int64(1+rng.Intn(5)))
-				maxUsed = max(maxUsed, c.Used())
-			}
-			for k := 0; k < 10; k++ {
-				if e := c.Get(ckey(k)); e != nil {
-					c.Delete(e)
+				d := int64(1 + rng.Intn(5))
+				e := c.Get(ckey(k))
+				if e == nil {
+					v := int64(0)
+					e = c.Insert(ckey(k), &v)
 				}
-				delete(model, string(ckey(k)))
+				*e.Val += d
+				c.Touch(e)
+				model[string(ckey(k))] += d
+				maxUsed = max(maxUsed, c.Used())
+				if runs, _ := filepath.Glob(filepath.Join(dir, "*", "run-*")); len(runs) > maxRuns {
+					maxRuns = len(runs)
+				}
 			}
-			checkAll(t, c, model)
+			if err := c.Err(); err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			err = c.Sorted(func(k string, v *int64) error {
+				if want, ok := model[k]; !ok || *v != want {
+					return fmt.Errorf("Sorted: %s = %d, want %d (present %v)", k, *v, want, ok)
+				}
+				keys = append(keys, k)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(keys) != len(model) || !sort.StringsAreSorted(keys) {
+				t.Fatalf("Sorted visited %d keys (sorted %v), want %d", len(keys), sort.StringsAreSorted(keys), len(model))
+			}
+			for i := 1; i < len(keys); i++ {
+				if keys[i] == keys[i-1] {
+					t.Fatalf("Sorted visited %s twice", keys[i])
+				}
+			}
 			if maxUsed > max(tc.budget, entryBytes(7)) {
 				t.Errorf("largest working set %d bytes, want <= %d", maxUsed, tc.budget)
 			}
+			if maxRuns > 32 {
+				t.Errorf("%d run files at once; want at most 32", maxRuns)
+			}
 			st := c.Stats()
-			t.Logf("stats %+v, largest working set %d bytes", st, maxUsed)
-			entries, _ := os.ReadDir(dir)
-			if spilled := len(entries) > 0; spilled != tc.spills || (tc.spills && st.Spilled == 0) {
-				t.Fatalf("scratch databases %d, stats %+v; want spilling %v", len(entries), st, tc.spills)
+			t.Logf("stats %+v, largest working set %d bytes, at most %d run files, %d merges", st, maxUsed, maxRuns, merges)
+			if spilled := st.Runs > 0; spilled != tc.spills || (tc.spills && (merges == 0 || maxRuns == 0)) {
+				t.Fatalf("stats %+v, %d merges, %d run files; want spilling %v", st, merges, maxRuns, tc.spills)
 			}
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
@@ -273,7 +305,25 @@ func TestCacheSpillEviction(t *testing.T) {
 	}
 }
 
-// TestSpillAreaClearsLeftovers: scratch databases a crashed process left
+// ptrCodec stores a counter behind a pointer, so that merging can add in
+// place, as operators' groups do.
+type ptrCodec struct{}
+
+func (ptrCodec) Encode(dst []byte, v *int64) []byte { return int64Codec{}.Encode(dst, *v) }
+func (ptrCodec) Decode(b []byte) (*int64, error) {
+	v, err := int64Codec{}.Decode(b)
+	return &v, err
+}
+
+type counterMerge struct{ n *int }
+
+func (m *counterMerge) merge(dst, src *int64) error {
+	*m.n++
+	*dst += *src
+	return nil
+}
+
+// TestSpillAreaClearsLeftovers: runs a crashed process left
 // behind are removed when the next one opens the area.
 func TestSpillAreaClearsLeftovers(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "spill")
@@ -281,17 +331,18 @@ func TestSpillAreaClearsLeftovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := state.NewCacheWith[int64]("agg", int64Codec{}, state.Options{Budget: 1, Spill: area})
-	model := map[string]int64{}
+	c := state.NewCacheWith[*int64]("agg", ptrCodec{}, state.Options{Budget: 1, Spill: area})
+	c.SetMerge((&counterMerge{n: new(int)}).merge)
 	for i := 0; i < 100; i++ {
-		bump(c, model, ckey(i), 1)
+		v := int64(1)
+		c.Insert(ckey(i), &v)
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
-		t.Fatalf("%d scratch databases, want 1", len(entries))
+		t.Fatalf("%d run directories, want 1", len(entries))
 	}
-	// Keep a copy of the open database's files, as a crash would leave
-	// them, and close the original.
+	// Keep a copy of the runs, as a crash would leave them, and close the
+	// original.
 	leftover := filepath.Join(dir, "999")
 	if err := os.CopyFS(leftover, os.DirFS(filepath.Join(dir, entries[0].Name()))); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@
 //
 // A Cache may also have a memory budget (cache.go): it then evicts entries
 // that a durable checkpoint holds and reads them back on a miss, or, for a
-// bounded query, spills them to a scratch database of its own (spill.go).
+// bounded query, spills them to sorted runs of its own (runs.go).
 //
 // Key layout (all parts separated by 0x00):
 //
@@ -55,7 +55,14 @@ func Open(dir string) (*Store, error) {
 		// Checkpoints are the only writes and each must survive a crash
 		// once it is reported complete.
 		WithSyncWrites(true).
-		WithNumVersionsToKeep(1)
+		WithNumVersionsToKeep(1).
+		// Badger allocates the memtable's arena up front, and Go counts it
+		// as live heap: the default 64 MB (an 83 MB arena) doubled every
+		// query's GC heap goal, and so its peak RSS, even when checkpoints
+		// wrote a few KB. A commit larger than a memtable's batch limit
+		// (about 15% of it, here 2.4 MB) takes the two-phase path
+		// (twophase.go) as before.
+		WithMemTableSize(16 << 20)
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", dir, err)
