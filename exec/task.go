@@ -511,18 +511,7 @@ func (e *exchangeOut) Collect(b *types.Batch) error {
 			continue
 		}
 		for r := 0; r < n; r++ {
-			p := e.pending[e.route[r]].Cols[j]
-			p.Nulls = append(p.Nulls, c.Nulls[r])
-			switch c.Type {
-			case types.Double:
-				p.Floats = append(p.Floats, c.Floats[r])
-			case types.Varchar:
-				p.Strs = append(p.Strs, c.Strs[r])
-			case types.Boolean:
-				p.Bools = append(p.Bools, c.Bools[r])
-			default:
-				p.Ints = append(p.Ints, c.Ints[r])
-			}
+			e.pending[e.route[r]].Cols[j].AppendFrom(c, r)
 		}
 	}
 	return nil

@@ -102,7 +102,7 @@ func (c *cmpEval) eval(b *types.Batch) (*types.Column, error) {
 		switch {
 		case c.typ == types.Double:
 			for r, x := range ca.Floats[:n] {
-				res[r] = t[cmpFloat(x, k.F)]
+				res[r] = t[cmp3(x, k.F)]
 			}
 		case c.typ == types.Varchar:
 			for r, x := range ca.Strs[:n] {
@@ -123,7 +123,7 @@ func (c *cmpEval) eval(b *types.Batch) (*types.Column, error) {
 	case c.typ == types.Double:
 		ys := cb.Floats[:n]
 		for r, x := range ca.Floats[:n] {
-			res[r] = t[cmpFloat(x, ys[r])]
+			res[r] = t[cmp3(x, ys[r])]
 		}
 	case c.typ == types.Varchar:
 		ys := cb.Strs[:n]
@@ -140,19 +140,6 @@ func (c *cmpEval) eval(b *types.Batch) (*types.Column, error) {
 		out.Nulls[r] = out.Nulls[r] || null
 	}
 	return out, nil
-}
-
-// cmpFloat is cmp3 for doubles, with types.Compare's answer for NaN
-// (neither less nor greater: equal).
-func cmpFloat(x, y float64) int {
-	c := 1
-	if x < y {
-		c = 0
-	}
-	if x > y {
-		c = 2
-	}
-	return c
 }
 
 // logicEval is SQL's three-valued AND (and = true) or OR over its
@@ -238,8 +225,9 @@ func (e *isNullEval) eval(b *types.Batch) (*types.Column, error) {
 	return out, nil
 }
 
-// cmp3 is 0, 1 or 2 for x < y, x = y, x > y.
-func cmp3(x, y int64) int {
+// cmp3 is 0, 1 or 2 for x < y, x = y, x > y. A NaN is neither less nor
+// greater than anything: equal, as types.Compare has it.
+func cmp3[T int64 | float64](x, y T) int {
 	c := 1
 	if x < y {
 		c = 0
@@ -278,17 +266,7 @@ func (c *caseEval) eval(b *types.Batch) (*types.Column, error) {
 				break
 			}
 		}
-		out.Nulls = append(out.Nulls, src.Nulls[r])
-		switch out.Type {
-		case types.Double:
-			out.Floats = append(out.Floats, src.Floats[r])
-		case types.Varchar:
-			out.Strs = append(out.Strs, src.Strs[r])
-		case types.Boolean:
-			out.Bools = append(out.Bools, src.Bools[r])
-		default:
-			out.Ints = append(out.Ints, src.Ints[r])
-		}
+		out.AppendFrom(src, r)
 	}
 	return out, nil
 }

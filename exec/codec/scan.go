@@ -134,15 +134,10 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 				}
 			}
 		}
-		i = skipWS(msg, kEnd+1)
-		if i >= len(msg) || msg[i] != ':' {
-			return 0, false
-		}
-		i = skipWS(msg, i+1)
-		if i >= len(msg) {
-			return 0, false
-		}
 		var ok bool
+		if i, ok = valueAfterKey(msg, kEnd+1); !ok {
+			return 0, false
+		}
 		start := i
 		if step >= 0 && msg[i] == '{' && len(sc.nodes[step+1].children) > 0 {
 			i, ok = sc.object(msg, i, step, depth+1)
@@ -155,17 +150,9 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 		if step >= 0 {
 			sc.spans[step] = span{int32(start), int32(i)}
 		}
-		i = skipWS(msg, i)
-		if i >= len(msg) {
-			return 0, false
-		}
-		switch msg[i] {
-		case ',':
-			i = skipWS(msg, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return 0, false
+		var more bool
+		if i, more, ok = nextMember(msg, i, '}'); !ok || !more {
+			return i, ok
 		}
 	}
 }
@@ -217,31 +204,46 @@ func skipNested(msg []byte, i, depth int) (int, bool) {
 			if end, _, ok = stringEnd(msg, i+1); !ok {
 				return 0, false
 			}
-			i = skipWS(msg, end+1)
-			if i >= len(msg) || msg[i] != ':' {
-				return 0, false
-			}
-			i = skipWS(msg, i+1)
-			if i >= len(msg) {
+			if i, ok = valueAfterKey(msg, end+1); !ok {
 				return 0, false
 			}
 		}
 		if i, ok = skipValue(msg, i, depth+1); !ok {
 			return 0, false
 		}
-		i = skipWS(msg, i)
-		if i >= len(msg) {
-			return 0, false
-		}
-		switch msg[i] {
-		case ',':
-			i = skipWS(msg, i+1)
-		case close:
-			return i + 1, true
-		default:
-			return 0, false
+		var more bool
+		if i, more, ok = nextMember(msg, i, close); !ok || !more {
+			return i, ok
 		}
 	}
+}
+
+// valueAfterKey skips the colon after a key whose closing quote is at
+// msg[i-1] and returns where the value starts.
+func valueAfterKey(msg []byte, i int) (int, bool) {
+	i = skipWS(msg, i)
+	if i >= len(msg) || msg[i] != ':' {
+		return 0, false
+	}
+	i = skipWS(msg, i+1)
+	return i, i < len(msg)
+}
+
+// nextMember reads what follows a member of an object or array (close is
+// '}' or ']'): a comma, and then more reports true and next is where the
+// next member starts; or the closing bracket, and next is just past it.
+func nextMember(msg []byte, i int, close byte) (next int, more, ok bool) {
+	i = skipWS(msg, i)
+	if i >= len(msg) {
+		return 0, false, false
+	}
+	switch msg[i] {
+	case ',':
+		return skipWS(msg, i+1), true, true
+	case close:
+		return i + 1, false, true
+	}
+	return 0, false, false
 }
 
 // stringEnd returns the index of the quote that closes the string whose body

@@ -132,27 +132,21 @@ func (s *Session) selectPush(ctx context.Context, q *sql.Query, w pgwire.ResultW
 func (s *Session) startQuery(ctx context.Context, plan *planner.Plan, emit func([]types.Value) error) (*exec.Query, error) {
 	width := len(plan.Columns)
 	row := make([]types.Value, width)
-	return exec.Start(ctx, exec.Config{
-		Plan:               plan,
-		Client:             s.e.cfg.Client,
-		Parallelism:        s.e.cfg.Parallelism,
-		StateCacheBytes:    s.e.cfg.StateCacheBytes,
-		Spill:              s.e.cfg.Spill,
-		Logger:             s.e.log,
-		Unbounded:          plan.EmitChanges,
-		CheckpointInterval: pushEmitInterval,
-		Output: func(b *types.Batch) error {
-			for i := 0; i < b.Len(); i++ {
-				for j := 0; j < width; j++ {
-					row[j] = b.Cols[j].Value(i)
-				}
-				if err := emit(row); err != nil {
-					return err
-				}
+	cfg := s.queryConfig(plan)
+	cfg.Unbounded = plan.EmitChanges
+	cfg.CheckpointInterval = pushEmitInterval
+	cfg.Output = func(b *types.Batch) error {
+		for i := 0; i < b.Len(); i++ {
+			for j := 0; j < width; j++ {
+				row[j] = b.Cols[j].Value(i)
 			}
-			return nil
-		},
-	})
+			if err := emit(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return exec.Start(ctx, cfg)
 }
 
 // runQuery runs plan to its end (a bounded query, or a push query's LIMIT)

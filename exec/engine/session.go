@@ -198,26 +198,20 @@ func (s *Session) selectBounded(ctx context.Context, st *sql.SelectStmt, w pgwir
 	n := 0
 	width := len(plan.Columns)
 	row := make([]types.Value, width)
-	q, err := exec.Start(ctx, exec.Config{
-		Plan:            plan,
-		Client:          s.e.cfg.Client,
-		Parallelism:     s.e.cfg.Parallelism,
-		StateCacheBytes: s.e.cfg.StateCacheBytes,
-		Spill:           s.e.cfg.Spill,
-		Logger:          s.e.log,
-		Output: func(b *types.Batch) error {
-			for i := 0; i < b.Len(); i++ {
-				for j := 0; j < width; j++ {
-					row[j] = b.Cols[j].Value(i)
-				}
-				if err := w.Row(row); err != nil {
-					return err
-				}
-				n++
+	cfg := s.queryConfig(plan)
+	cfg.Output = func(b *types.Batch) error {
+		for i := 0; i < b.Len(); i++ {
+			for j := 0; j < width; j++ {
+				row[j] = b.Cols[j].Value(i)
 			}
-			return nil
-		},
-	})
+			if err := w.Row(row); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	}
+	q, err := exec.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -228,6 +222,19 @@ func (s *Session) selectBounded(ctx context.Context, st *sql.SelectStmt, w pgwir
 		return err
 	}
 	return w.Complete(fmt.Sprintf("SELECT %d", n))
+}
+
+// queryConfig is what every query a session runs shares: the plan and the
+// engine's client, parallelism and state budget.
+func (s *Session) queryConfig(plan *planner.Plan) exec.Config {
+	return exec.Config{
+		Plan:            plan,
+		Client:          s.e.cfg.Client,
+		Parallelism:     s.e.cfg.Parallelism,
+		StateCacheBytes: s.e.cfg.StateCacheBytes,
+		Spill:           s.e.cfg.Spill,
+		Logger:          s.e.log,
+	}
 }
 
 // ---- CREATE STREAM ----

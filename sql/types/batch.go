@@ -67,6 +67,21 @@ func (c *Column) Append(v Value) {
 	}
 }
 
+// AppendFrom adds row r of src, a column of the same type.
+func (c *Column) AppendFrom(src *Column, r int) {
+	c.Nulls = append(c.Nulls, src.Nulls[r])
+	switch c.Type {
+	case Double:
+		c.Floats = append(c.Floats, src.Floats[r])
+	case Varchar:
+		c.Strs = append(c.Strs, src.Strs[r])
+	case Boolean:
+		c.Bools = append(c.Bools, src.Bools[r])
+	default:
+		c.Ints = append(c.Ints, src.Ints[r])
+	}
+}
+
 // AppendNull adds a NULL row.
 func (c *Column) AppendNull() { c.Append(Value{Type: c.Type, Null: true}) }
 
