@@ -10,7 +10,8 @@ import (
 
 // Column-at-a-time forms of the calls that filters and computed columns use
 // most: comparisons (BIGINT, TIMESTAMP, INTERVAL, DOUBLE, VARCHAR; against
-// a column or a constant), AND, OR, NOT, IS [NOT] NULL and CASE. They
+// a column or a constant), AND, OR, NOT, IS [NOT] NULL, CASE, DOUBLE +, -
+// and * (which cannot fail) and the cast of BIGINT to DOUBLE. They
 // compute what callEval computes, without building a Value per argument per
 // row; every other call stays with callEval. TestVectorMatchesRowByRow holds
 // the two to the same results.
@@ -45,6 +46,16 @@ func compileVector(e *planner.Call, args []evaluator) evaluator {
 		return &notEval{arg: args[0], out: types.NewColumn(types.Boolean, 0)}
 	case "is_null", "is_not_null":
 		return &isNullEval{want: impl.Name == "is_null", arg: args[0], out: types.NewColumn(types.Boolean, 0)}
+	case "+", "-", "*":
+		if impl.Ret != types.Double || impl.ArgTypes[0] != types.Double || impl.ArgTypes[1] != types.Double {
+			return nil // BIGINT arithmetic can overflow: callEval's error policy applies
+		}
+		return &arithEval{op: impl.Name[0], a: args[0], b: args[1], out: types.NewColumn(types.Double, 0)}
+	case "cast":
+		if impl.ArgTypes[0] != types.Bigint || impl.Ret != types.Double {
+			return nil
+		}
+		return &intToDoubleEval{arg: args[0], out: types.NewColumn(types.Double, 0)}
 	case "case":
 		if impl.Ret == types.Unknown {
 			return nil
@@ -236,6 +247,70 @@ func cmp3[T int64 | float64](x, y T) int {
 		c = 2
 	}
 	return c
+}
+
+// arithEval is DOUBLE +, - or * (op): NULL if either side is.
+type arithEval struct {
+	op   byte
+	a, b evaluator
+	out  *types.Column
+}
+
+func (e *arithEval) eval(b *types.Batch) (*types.Column, error) {
+	ca, err := e.a.eval(b)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := e.b.eval(b)
+	if err != nil {
+		return nil, err
+	}
+	n := b.Len()
+	out := e.out
+	out.Nulls = append(out.Nulls[:0], ca.Nulls...)
+	for r, null := range cb.Nulls[:n] {
+		out.Nulls[r] = out.Nulls[r] || null
+	}
+	res := slices.Grow(out.Floats[:0], n)[:n]
+	xs, ys := ca.Floats[:n], cb.Floats[:n]
+	switch e.op {
+	case '+':
+		for r := range res {
+			res[r] = xs[r] + ys[r]
+		}
+	case '-':
+		for r := range res {
+			res[r] = xs[r] - ys[r]
+		}
+	default:
+		for r := range res {
+			res[r] = xs[r] * ys[r]
+		}
+	}
+	out.Floats = res
+	return out, nil
+}
+
+// intToDoubleEval is CAST(BIGINT AS DOUBLE PRECISION).
+type intToDoubleEval struct {
+	arg evaluator
+	out *types.Column
+}
+
+func (e *intToDoubleEval) eval(b *types.Batch) (*types.Column, error) {
+	c, err := e.arg.eval(b)
+	if err != nil {
+		return nil, err
+	}
+	n := b.Len()
+	out := e.out
+	out.Nulls = append(out.Nulls[:0], c.Nulls...)
+	res := slices.Grow(out.Floats[:0], n)[:n]
+	for r, x := range c.Ints[:n] {
+		res[r] = float64(x)
+	}
+	out.Floats = res
+	return out, nil
 }
 
 // caseEval is case(cond1, res1, ..., else): per row, the result of the
