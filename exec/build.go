@@ -59,7 +59,7 @@ func (g *graph) stateOptions() state.Options {
 	if cfg.StateCacheBytes <= 0 || (cfg.Store == nil && !g.bounded) {
 		return state.Options{}
 	}
-	opts := state.Options{Budget: cfg.StateCacheBytes / int64(max(g.nAgg, 1))}
+	opts := state.Options{Budget: cfg.StateCacheBytes / int64(max(g.nAgg, 1)), Counters: &cfg.Stats.State}
 	if g.bounded {
 		if cfg.Spill == nil {
 			return state.Options{}

@@ -55,6 +55,9 @@ type Stats struct {
 	DecodeErrors atomic.Int64
 	LateEvents   atomic.Int64
 	ExprErrors   atomic.Int64
+	// State counts what the query's budgeted state caches evicted, read
+	// back and spilled (see --state-cache-size).
+	State state.CacheCounters
 	// Watermark is the output watermark (epoch ms), MinInt64 before any.
 	Watermark atomic.Int64
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 )
 
 // Entry is one key of a Cache with its current value. Operators mutate Val in
@@ -61,6 +62,15 @@ type Options struct {
 	// the cache's own, deleted by Close (runs.go). Without it, or without a
 	// merge, such a cache keeps everything in memory whatever the budget.
 	Spill *SpillArea
+	// Counters, if set, also receives the cache's evictions, loads and
+	// spills: one CacheCounters adds up a query's caches for its metrics.
+	Counters *CacheCounters
+}
+
+// CacheCounters adds up the traffic of several caches. Safe for concurrent
+// use.
+type CacheCounters struct {
+	Evicted, Loaded, Spilled atomic.Int64
 }
 
 type cacheMode uint8
@@ -131,8 +141,9 @@ type Cache[V any] struct {
 
 	// err is the first failure reading or writing Badger on the hot path
 	// (Get, Insert), which return no error; see Err.
-	err   error
-	stats CacheStats
+	err      error
+	stats    CacheStats
+	counters *CacheCounters
 }
 
 type flushed[V any] struct {
@@ -157,7 +168,7 @@ func NewCache[V any](op string, codec Codec[V]) *Cache[V] {
 
 // NewCacheWith returns an empty cache for operator op bounded by opts.
 func NewCacheWith[V any](op string, codec Codec[V], opts Options) *Cache[V] {
-	c := &Cache[V]{op: op, codec: codec, m: map[string]*Entry[V]{}, budget: opts.Budget}
+	c := &Cache[V]{op: op, codec: codec, m: map[string]*Entry[V]{}, budget: opts.Budget, counters: opts.Counters}
 	c.sizer, _ = codec.(Sizer[V])
 	c.lru.next, c.lru.prev = &c.lru, &c.lru
 	if opts.Budget > 0 && opts.Spill != nil {
@@ -237,7 +248,7 @@ func (c *Cache[V]) Get(key []byte) *Entry[V] {
 	if !found {
 		return nil
 	}
-	c.stats.Loaded++
+	c.count(0, 1, 0)
 	e := &Entry[V]{Key: string(key), Val: v}
 	c.add(e)
 	c.lruPush(e)
@@ -485,6 +496,19 @@ func (c *Cache[V]) Close() error {
 	return err
 }
 
+// count records evictions, loads and spills in the cache's stats and its
+// counters.
+func (c *Cache[V]) count(evicted, loaded, spilled int) {
+	c.stats.Evicted += int64(evicted)
+	c.stats.Loaded += int64(loaded)
+	c.stats.Spilled += int64(spilled)
+	if c.counters != nil {
+		c.counters.Evicted.Add(int64(evicted))
+		c.counters.Loaded.Add(int64(loaded))
+		c.counters.Spilled.Add(int64(spilled))
+	}
+}
+
 func (c *Cache[V]) fail(err error) {
 	if c.err == nil {
 		c.err = err
@@ -529,7 +553,7 @@ func (c *Cache[V]) makeRoom(keep *Entry[V]) {
 		var zero V
 		e.Val = zero
 	}
-	c.stats.Evicted += int64(len(c.victims))
+	c.count(len(c.victims), 0, 0)
 	clear(c.victims)
 }
 

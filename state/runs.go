@@ -179,8 +179,7 @@ func (c *Cache[V]) spillRun(keep *Entry[V]) error {
 		c.used -= e.size
 		e.Val = zero
 	}
-	c.stats.Evicted += int64(len(keys))
-	c.stats.Spilled += int64(len(keys))
+	c.count(len(keys), 0, len(keys))
 	c.stats.Runs++
 	return nil
 }

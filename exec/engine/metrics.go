@@ -35,6 +35,10 @@ var sinkMetrics = []metric{
 		func(rs *runningSink) (float64, bool) { return float64(rs.stats.LateEvents.Load()), true }},
 	{"streamsql_sink_expression_errors_total", "Run-time expression errors turned into NULL.", "counter",
 		func(rs *runningSink) (float64, bool) { return float64(rs.stats.ExprErrors.Load()), true }},
+	{"streamsql_sink_state_evictions_total", "Groups evicted from memory under --state-cache-size.", "counter",
+		func(rs *runningSink) (float64, bool) { return float64(rs.stats.State.Evicted.Load()), true }},
+	{"streamsql_sink_state_loads_total", "Evicted groups read back from the checkpointed state.", "counter",
+		func(rs *runningSink) (float64, bool) { return float64(rs.stats.State.Loaded.Load()), true }},
 	{"streamsql_sink_watermark_ms", "Output watermark in epoch milliseconds.", "gauge",
 		func(rs *runningSink) (float64, bool) {
 			v := rs.stats.Watermark.Load()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand"
+	"net/http"
 	"os"
 	"os/exec"
 	"sort"
@@ -279,4 +281,156 @@ func crashKills() int {
 		return v
 	}
 	return 12
+}
+
+// TestExactlyOnceUpsertThroughCrashesWithEviction runs a non-windowed
+// GROUP BY sink with a state budget far below its state, so that groups are
+// evicted after their checkpoint and read back from Badger all the time,
+// while the engine is killed at random moments. Its output is an upsert
+// stream: exactly once means every user's successive counts strictly
+// increase (a repeated count is a duplicate, a smaller one lost or stale
+// state) and the last one is the user's total.
+func TestExactlyOnceUpsertThroughCrashesWithEviction(t *testing.T) {
+	const users = 9973 // crashEvent's user_id is i mod 9973
+	events := crashEvents()
+	brokers := Brokers()
+	if brokers == "" {
+		brokers = StartServerWith(t, "").BrokerAddr // see crashTest
+	}
+	srv := StartServerWith(t, brokers, "--checkpoint-interval", "200ms", "--state-cache-size", "64KiB")
+	k, err := NewKafka(srv.BrokerAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if Brokers() != "" {
+		cleanTopics(t, k)
+		defer cleanTopics(t, k)
+	}
+	ctx := context.Background()
+	conn, err := srv.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE STREAM clicks (user_id BIGINT, page VARCHAR, ts TIMESTAMP)
+		   WITH (kafka_topic = 'clicks', timestamp = 'ts', partitions = 4)`,
+		`CREATE SINK totals WITH (delivery = 'exactly_once') AS
+		   SELECT user_id, COUNT(*) AS n FROM clicks GROUP BY user_id`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	conn.Close(ctx)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log (tail):\n%s", short(srv.Log(), 6000))
+		}
+	})
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		produceEvents(t, k, 0, events, 10_000, 100*time.Millisecond)
+	}()
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for range crashKills() {
+		time.Sleep(time.Duration(150+rng.Intn(600)) * time.Millisecond)
+		srv.Kill()
+		time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
+		srv.Start()
+	}
+	wg.Wait()
+	// More events once the kills are over, so that the last run surely
+	// reads evicted groups back (checked at the end).
+	const tail = 60_000
+	produceEvents(t, k, events, events+tail, 10_000, 100*time.Millisecond)
+
+	want := make([]int, users)
+	for i := range events + tail {
+		want[i%users]++
+	}
+	// The last counts appear at the checkpoint after the last event is
+	// processed: read until every user's last count is its total.
+	var problems []string
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		recs, err := k.ReadAll("totals", users, time.Minute, 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := make([][]int, users)
+		problems = problems[:0]
+		for _, r := range recs {
+			var v struct {
+				User int `json:"user_id"`
+				N    int `json:"n"`
+			}
+			if err := json.Unmarshal(r.Value, &v); err != nil || v.User < 0 || v.User >= users {
+				t.Fatalf("bad output record %q: %v", r.Value, err)
+			}
+			seen[v.User] = append(seen[v.User], v.N)
+		}
+		for u, counts := range seen {
+			switch {
+			case len(counts) == 0:
+				problems = append(problems, fmt.Sprintf("user %d: no count (want %d)", u, want[u]))
+			case counts[len(counts)-1] != want[u]:
+				problems = append(problems, fmt.Sprintf("user %d: last count %d, want %d (counts %v)", u, counts[len(counts)-1], want[u], counts))
+			}
+			for i := 1; i < len(counts); i++ {
+				if counts[i] <= counts[i-1] {
+					problems = append(problems, fmt.Sprintf("user %d: count %d after %d (counts %v)", u, counts[i], counts[i-1], counts))
+					break
+				}
+			}
+		}
+		if len(problems) == 0 {
+			t.Logf("%d users, %d output records, %d kills", users, len(recs), crashKills())
+			break
+		}
+		if time.Now().After(deadline) {
+			if len(problems) > 20 {
+				problems = append(problems[:20], fmt.Sprintf("... and %d more", len(problems)-20))
+			}
+			t.Fatalf("%d output records:\n%s", len(recs), strings.Join(problems, "\n"))
+		}
+		time.Sleep(time.Second)
+	}
+	// The run since the last restart did evict groups and read them back,
+	// or this test did not test eviction.
+	evicted := sinkMetric(t, srv, "streamsql_sink_state_evictions_total", "totals")
+	loaded := sinkMetric(t, srv, "streamsql_sink_state_loads_total", "totals")
+	t.Logf("last run: %v groups evicted, %v read back", evicted, loaded)
+	if evicted == 0 || loaded == 0 {
+		t.Fatalf("the last run evicted %v groups and read back %v: the budget did not bite", evicted, loaded)
+	}
+}
+
+// sinkMetric reads one sink's value of a metric from the server's /metrics.
+func sinkMetric(t *testing.T, srv *Server, name, sink string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + srv.HTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := fmt.Sprintf("%s{sink=%q} ", name, sink)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no %s for sink %s:\n%s", name, sink, body)
+	return 0
 }
