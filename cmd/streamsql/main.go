@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -98,6 +99,9 @@ func parseSize(s string) (int64, error) {
 	m, ok := mult[strings.ToLower(strings.TrimSpace(t[i:]))]
 	if !ok {
 		return 0, fmt.Errorf("%q: unknown unit %q (use KiB, MiB or GiB)", s, t[i:])
+	}
+	if n > math.MaxInt64/m {
+		return 0, fmt.Errorf("%q is too large", s)
 	}
 	return n * m, nil
 }
