@@ -80,9 +80,14 @@ func (s *exprSet) compileNode(e planner.Expr, pol ErrorPolicy, top bool) evaluat
 	case *planner.Literal:
 		return &litEval{v: e.V, out: types.NewColumn(e.V.Type, 0)}
 	case *planner.Call:
-		shared := s != nil && !top && s.counts[exprKey(e)] > 1
+		var key string
+		shared := s != nil && !top
 		if shared {
-			if m, ok := s.memo[exprKey(e)]; ok {
+			key = exprKey(e)
+			shared = s.counts[key] > 1
+		}
+		if shared {
+			if m, ok := s.memo[key]; ok {
 				return m
 			}
 		}
@@ -97,7 +102,7 @@ func (s *exprSet) compileNode(e planner.Expr, pol ErrorPolicy, top bool) evaluat
 		}
 		if shared {
 			m := &memoEval{set: s, inner: ev}
-			s.memo[exprKey(e)] = m
+			s.memo[key] = m
 			return m
 		}
 		return ev

@@ -43,9 +43,9 @@ func compileVector(e *planner.Call, args []evaluator) evaluator {
 	case "and", "or":
 		return &logicEval{and: impl.Name == "and", args: args, out: types.NewColumn(types.Boolean, 0)}
 	case "not":
-		return &notEval{arg: args[0], out: types.NewColumn(types.Boolean, 0)}
+		return &unaryEval{arg: args[0], out: types.NewColumn(types.Boolean, 0), kernel: notKernel}
 	case "is_null", "is_not_null":
-		return &isNullEval{want: impl.Name == "is_null", arg: args[0], out: types.NewColumn(types.Boolean, 0)}
+		return &unaryEval{arg: args[0], out: types.NewColumn(types.Boolean, 0), kernel: isNullKernel(impl.Name == "is_null")}
 	case "+", "-", "*":
 		if impl.Ret != types.Double || impl.ArgTypes[0] != types.Double || impl.ArgTypes[1] != types.Double {
 			return nil // BIGINT arithmetic can overflow: callEval's error policy applies
@@ -55,7 +55,7 @@ func compileVector(e *planner.Call, args []evaluator) evaluator {
 		if impl.ArgTypes[0] != types.Bigint || impl.Ret != types.Double {
 			return nil
 		}
-		return &intToDoubleEval{arg: args[0], out: types.NewColumn(types.Double, 0)}
+		return &unaryEval{arg: args[0], out: types.NewColumn(types.Double, 0), kernel: intToDoubleKernel}
 	case "case":
 		if impl.Ret == types.Unknown {
 			return nil
@@ -147,9 +147,7 @@ func (c *cmpEval) eval(b *types.Batch) (*types.Column, error) {
 			res[r] = t[cmp3(x, ys[r])]
 		}
 	}
-	for r, null := range cb.Nulls[:n] {
-		out.Nulls[r] = out.Nulls[r] || null
-	}
+	orNulls(out.Nulls, cb.Nulls[:n])
 	return out, nil
 }
 
@@ -192,48 +190,60 @@ func (l *logicEval) eval(b *types.Batch) (*types.Column, error) {
 	return out, nil
 }
 
-// notEval is NOT: NULL stays NULL.
-type notEval struct {
-	arg evaluator
-	out *types.Column
+// orNulls makes dst[r] NULL where src[r] is: a row is NULL if either
+// argument is.
+func orNulls(dst, src []bool) {
+	for r, null := range src {
+		dst[r] = dst[r] || null
+	}
 }
 
-func (e *notEval) eval(b *types.Batch) (*types.Column, error) {
+// unaryEval applies a column-at-a-time kernel to one argument: kernel sets
+// out to the result for the n rows of in.
+type unaryEval struct {
+	arg    evaluator
+	out    *types.Column
+	kernel func(out, in *types.Column, n int)
+}
+
+func (e *unaryEval) eval(b *types.Batch) (*types.Column, error) {
 	c, err := e.arg.eval(b)
 	if err != nil {
 		return nil, err
 	}
-	n := b.Len()
-	out := e.out
-	out.Nulls = append(out.Nulls[:0], c.Nulls...)
+	e.kernel(e.out, c, b.Len())
+	return e.out, nil
+}
+
+// notKernel is NOT: NULL stays NULL.
+func notKernel(out, in *types.Column, n int) {
+	out.Nulls = append(out.Nulls[:0], in.Nulls...)
 	out.Bools = slices.Grow(out.Bools[:0], n)[:n]
-	for r, v := range c.Bools[:n] {
+	for r, v := range in.Bools[:n] {
 		out.Bools[r] = !v
 	}
-	return out, nil
 }
 
-// isNullEval is IS NULL (want = true) or IS NOT NULL: never NULL itself.
-type isNullEval struct {
-	want bool
-	arg  evaluator
-	out  *types.Column
+// isNullKernel is IS NULL (want = true) or IS NOT NULL: never NULL itself.
+func isNullKernel(want bool) func(out, in *types.Column, n int) {
+	return func(out, in *types.Column, n int) {
+		out.Nulls = slices.Grow(out.Nulls[:0], n)[:n]
+		clear(out.Nulls)
+		out.Bools = slices.Grow(out.Bools[:0], n)[:n]
+		for r, null := range in.Nulls[:n] {
+			out.Bools[r] = null == want
+		}
+	}
 }
 
-func (e *isNullEval) eval(b *types.Batch) (*types.Column, error) {
-	c, err := e.arg.eval(b)
-	if err != nil {
-		return nil, err
+// intToDoubleKernel is CAST(BIGINT AS DOUBLE PRECISION).
+func intToDoubleKernel(out, in *types.Column, n int) {
+	out.Nulls = append(out.Nulls[:0], in.Nulls...)
+	res := slices.Grow(out.Floats[:0], n)[:n]
+	for r, x := range in.Ints[:n] {
+		res[r] = float64(x)
 	}
-	n := b.Len()
-	out := e.out
-	out.Nulls = slices.Grow(out.Nulls[:0], n)[:n]
-	clear(out.Nulls)
-	out.Bools = slices.Grow(out.Bools[:0], n)[:n]
-	for r, null := range c.Nulls[:n] {
-		out.Bools[r] = null == e.want
-	}
-	return out, nil
+	out.Floats = res
 }
 
 // cmp3 is 0, 1 or 2 for x < y, x = y, x > y. A NaN is neither less nor
@@ -268,9 +278,7 @@ func (e *arithEval) eval(b *types.Batch) (*types.Column, error) {
 	n := b.Len()
 	out := e.out
 	out.Nulls = append(out.Nulls[:0], ca.Nulls...)
-	for r, null := range cb.Nulls[:n] {
-		out.Nulls[r] = out.Nulls[r] || null
-	}
+	orNulls(out.Nulls, cb.Nulls[:n])
 	res := slices.Grow(out.Floats[:0], n)[:n]
 	xs, ys := ca.Floats[:n], cb.Floats[:n]
 	switch e.op {
@@ -286,28 +294,6 @@ func (e *arithEval) eval(b *types.Batch) (*types.Column, error) {
 		for r := range res {
 			res[r] = xs[r] * ys[r]
 		}
-	}
-	out.Floats = res
-	return out, nil
-}
-
-// intToDoubleEval is CAST(BIGINT AS DOUBLE PRECISION).
-type intToDoubleEval struct {
-	arg evaluator
-	out *types.Column
-}
-
-func (e *intToDoubleEval) eval(b *types.Batch) (*types.Column, error) {
-	c, err := e.arg.eval(b)
-	if err != nil {
-		return nil, err
-	}
-	n := b.Len()
-	out := e.out
-	out.Nulls = append(out.Nulls[:0], c.Nulls...)
-	res := slices.Grow(out.Floats[:0], n)[:n]
-	for r, x := range c.Ints[:n] {
-		res[r] = float64(x)
 	}
 	out.Floats = res
 	return out, nil

@@ -49,28 +49,28 @@ func (a *SpillArea) newRunSet() (*runSet, error) {
 	return &runSet{dir: dir}, nil
 }
 
-// write adds a run holding entries (key order) as encoded by encode.
-func (r *runSet) write(n int, entry func(i int) (key, val []byte)) error {
+// write creates a run file and fills it through put, which appends one
+// entry (fill puts them in key order); it returns the file's path.
+func (r *runSet) write(fill func(put func(key, val []byte) error) error) (string, error) {
 	path := r.newPath()
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return "", err
 	}
 	w := bufio.NewWriterSize(f, runBuffer)
 	var hdr [2 * binary.MaxVarintLen64]byte
-	for i := range n {
-		k, v := entry(i)
+	err = fill(func(k, v []byte) error {
 		h := binary.AppendUvarint(hdr[:0], uint64(len(k)))
 		h = binary.AppendUvarint(h, uint64(len(v)))
-		if _, err = w.Write(h); err == nil {
-			if _, err = w.Write(k); err == nil {
-				_, err = w.Write(v)
-			}
+		if _, err := w.Write(h); err != nil {
+			return err
 		}
-		if err != nil {
-			break
+		if _, err := w.Write(k); err != nil {
+			return err
 		}
-	}
+		_, err := w.Write(v)
+		return err
+	})
 	if err == nil {
 		err = w.Flush()
 	}
@@ -78,10 +78,9 @@ func (r *runSet) write(n int, entry func(i int) (key, val []byte)) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("state: writing spill run %s: %w", path, err)
+		return "", fmt.Errorf("state: writing spill run %s: %w", path, err)
 	}
-	r.paths = append(r.paths, path)
-	return nil
+	return path, nil
 }
 
 // close deletes the run files.
@@ -162,13 +161,19 @@ func (c *Cache[V]) spillRun(keep *Entry[V]) error {
 		}
 	}
 	sort.Strings(keys)
-	err := c.runs.write(len(keys), func(i int) ([]byte, []byte) {
-		c.buf = c.codec.Encode(c.buf[:0], c.m[keys[i]].Val)
-		return []byte(keys[i]), c.buf
+	path, err := c.runs.write(func(put func(key, val []byte) error) error {
+		for _, k := range keys {
+			c.buf = c.codec.Encode(c.buf[:0], c.m[k].Val)
+			if err := put([]byte(k), c.buf); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
+	c.runs.paths = append(c.runs.paths, path)
 	var zero V
 	for _, k := range keys {
 		e := c.m[k]
@@ -205,34 +210,14 @@ func (c *Cache[V]) sortedRuns(fn func(key string, v V) error) error {
 // compactRuns merges every run into one.
 func (c *Cache[V]) compactRuns() error {
 	old := c.runs.paths
-	path := c.runs.newPath()
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, runBuffer)
-	var hdr [2 * binary.MaxVarintLen64]byte
-	err = c.mergeRuns(old, nil, func(key string, v V) error {
-		c.buf = c.codec.Encode(c.buf[:0], v)
-		h := binary.AppendUvarint(hdr[:0], uint64(len(key)))
-		h = binary.AppendUvarint(h, uint64(len(c.buf)))
-		if _, err := w.Write(h); err != nil {
-			return err
-		}
-		if _, err := w.WriteString(key); err != nil {
-			return err
-		}
-		_, err := w.Write(c.buf)
-		return err
+	path, err := c.runs.write(func(put func(key, val []byte) error) error {
+		return c.mergeRuns(old, nil, func(key string, v V) error {
+			c.buf = c.codec.Encode(c.buf[:0], v)
+			return put([]byte(key), c.buf)
+		})
 	})
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		return fmt.Errorf("state: merging spill runs: %w", err)
+		return err
 	}
 	for _, p := range old {
 		os.Remove(p)

@@ -28,6 +28,3 @@ func OpenSpillArea(dir string) (*SpillArea, error) {
 	}
 	return &SpillArea{dir: dir}, nil
 }
-
-// Dir returns the area's directory.
-func (a *SpillArea) Dir() string { return a.dir }

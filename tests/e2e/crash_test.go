@@ -56,23 +56,77 @@ type crashResult struct {
 
 func setupCrashQuery(t *testing.T, srv *Server, delivery string) {
 	t.Helper()
+	execAll(t, srv,
+		`CREATE STREAM clicks (user_id BIGINT, page VARCHAR, ts TIMESTAMP)
+		   WITH (kafka_topic = 'clicks', timestamp = 'ts', partitions = 4, idle_timeout = '60 seconds')`,
+		fmt.Sprintf(`CREATE SINK counts WITH (delivery = '%s') AS
+		   SELECT page, TUMBLE_START(ts, INTERVAL '10' SECOND) AS ws, COUNT(*) AS n
+		   FROM clicks GROUP BY page, TUMBLE(ts, INTERVAL '10' SECOND)`, delivery))
+}
+
+// execAll runs statements on a fresh connection, failing the test on the
+// first error.
+func execAll(t *testing.T, srv *Server, stmts ...string) {
+	t.Helper()
 	ctx := context.Background()
 	conn, err := srv.Connect(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	for _, q := range []string{
-		`CREATE STREAM clicks (user_id BIGINT, page VARCHAR, ts TIMESTAMP)
-		   WITH (kafka_topic = 'clicks', timestamp = 'ts', partitions = 4, idle_timeout = '60 seconds')`,
-		fmt.Sprintf(`CREATE SINK counts WITH (delivery = '%s') AS
-		   SELECT page, TUMBLE_START(ts, INTERVAL '10' SECOND) AS ws, COUNT(*) AS n
-		   FROM clicks GROUP BY page, TUMBLE(ts, INTERVAL '10' SECOND)`, delivery),
-	} {
+	for _, q := range stmts {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+}
+
+// startCrashServer starts the engine to be killed, checkpointing every
+// 200 ms (with args added), and a Kafka client for its broker. The
+// engine's own embedded broker would die with it: it is a development
+// convenience and does not promise durability across a SIGKILL. Without a
+// real cluster a second streamsql process serves as the broker.
+func startCrashServer(t *testing.T, args ...string) (*Server, *Kafka) {
+	t.Helper()
+	brokers := Brokers()
+	if brokers == "" {
+		brokers = StartServerWith(t, "").BrokerAddr
+	}
+	srv := StartServerWith(t, brokers, append([]string{"--checkpoint-interval", "200ms"}, args...)...)
+	k, err := NewKafka(srv.BrokerAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(k.Close)
+	if Brokers() != "" {
+		cleanTopics(t, k)
+		t.Cleanup(func() { cleanTopics(t, k) })
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log (tail):\n%s", short(srv.Log(), 6000))
+		}
+	})
+	return srv, k
+}
+
+// produceWhileKilling produces events [0, events) while killing the engine
+// with SIGKILL at random moments, crashKills times, restarting it each time.
+func produceWhileKilling(t *testing.T, srv *Server, k *Kafka, events int) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		produceEvents(t, k, 0, events, 10_000, 100*time.Millisecond)
+	}()
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	for range crashKills() {
+		time.Sleep(time.Duration(150+rng.Intn(600)) * time.Millisecond)
+		srv.Kill()
+		time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
+		srv.Start()
+	}
+	wg.Wait()
 }
 
 // produceEvents writes events [from, to) in chunks, pausing between chunks
@@ -175,48 +229,11 @@ func TestAtLeastOnceThroughCrashes(t *testing.T) { crashTest(t, "at_least_once")
 // produced and processed, restarting it each time.
 func crashTest(t *testing.T, delivery string) {
 	events := crashEvents()
-	brokers := Brokers()
-	if brokers == "" {
-		// The engine's own embedded broker would die with it: it is a
-		// development convenience and does not promise durability across a
-		// SIGKILL. Kill the engine alone, with a second streamsql process
-		// serving as the broker.
-		brokers = StartServerWith(t, "").BrokerAddr
-	}
-	srv := StartServerWith(t, brokers, "--checkpoint-interval", "200ms")
-	k, err := NewKafka(srv.BrokerAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	if Brokers() != "" {
-		cleanTopics(t, k)
-		defer cleanTopics(t, k)
-	}
+	srv, k := startCrashServer(t)
 	setupCrashQuery(t, srv, delivery)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server log (tail):\n%s", short(srv.Log(), 6000))
-		}
-	})
-
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		produceEvents(t, k, 0, events, 10_000, 100*time.Millisecond)
-	}()
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	kills := 0
-	for ; kills < crashKills(); kills++ {
-		time.Sleep(time.Duration(150+rng.Intn(600)) * time.Millisecond)
-		srv.Kill()
-		time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
-		srv.Start()
-	}
-	wg.Wait()
+	produceWhileKilling(t, srv, k, events)
 	closeAllWindows(t, k, events)
-	t.Logf("%d kills", kills)
+	t.Logf("%d kills", crashKills())
 	checkCounts(t, k, events, delivery == "exactly_once")
 }
 
@@ -293,56 +310,13 @@ func crashKills() int {
 func TestExactlyOnceUpsertThroughCrashesWithEviction(t *testing.T) {
 	const users = 9973 // crashEvent's user_id is i mod 9973
 	events := crashEvents()
-	brokers := Brokers()
-	if brokers == "" {
-		brokers = StartServerWith(t, "").BrokerAddr // see crashTest
-	}
-	srv := StartServerWith(t, brokers, "--checkpoint-interval", "200ms", "--state-cache-size", "64KiB")
-	k, err := NewKafka(srv.BrokerAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	if Brokers() != "" {
-		cleanTopics(t, k)
-		defer cleanTopics(t, k)
-	}
-	ctx := context.Background()
-	conn, err := srv.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	srv, k := startCrashServer(t, "--state-cache-size", "64KiB")
+	execAll(t, srv,
 		`CREATE STREAM clicks (user_id BIGINT, page VARCHAR, ts TIMESTAMP)
 		   WITH (kafka_topic = 'clicks', timestamp = 'ts', partitions = 4)`,
 		`CREATE SINK totals WITH (delivery = 'exactly_once') AS
-		   SELECT user_id, COUNT(*) AS n FROM clicks GROUP BY user_id`,
-	} {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	conn.Close(ctx)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("server log (tail):\n%s", short(srv.Log(), 6000))
-		}
-	})
-
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		produceEvents(t, k, 0, events, 10_000, 100*time.Millisecond)
-	}()
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	for range crashKills() {
-		time.Sleep(time.Duration(150+rng.Intn(600)) * time.Millisecond)
-		srv.Kill()
-		time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
-		srv.Start()
-	}
-	wg.Wait()
+		   SELECT user_id, COUNT(*) AS n FROM clicks GROUP BY user_id`)
+	produceWhileKilling(t, srv, k, events)
 	// More events once the kills are over, so that the last run surely
 	// reads evicted groups back (checked at the end).
 	const tail = 60_000
