@@ -97,7 +97,7 @@ func (s *exprSet) compileNode(e planner.Expr, pol ErrorPolicy, top bool) evaluat
 			c.args = append(c.args, s.compileNode(a, pol, false))
 		}
 		var ev evaluator = c
-		if v := compileVector(e, c.args); v != nil {
+		if v := compileVector(e, c); v != nil {
 			ev = v
 		}
 		if shared {
@@ -186,8 +186,12 @@ func (c *callEval) eval(b *types.Batch) (*types.Column, error) {
 		}
 		c.cols[i] = col
 	}
+	return c.apply(b.Len())
+}
+
+// apply computes the call's n rows from the argument columns in c.cols.
+func (c *callEval) apply(n int) (*types.Column, error) {
 	c.out.Reset()
-	n := b.Len()
 	for r := 0; r < n; r++ {
 		null := false
 		for i, col := range c.cols {

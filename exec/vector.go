@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -11,15 +13,17 @@ import (
 // Column-at-a-time forms of the calls that filters and computed columns use
 // most: comparisons (BIGINT, TIMESTAMP, INTERVAL, DOUBLE, VARCHAR; against
 // a column or a constant), AND, OR, NOT, IS [NOT] NULL, CASE, DOUBLE +, -
-// and * (which cannot fail) and the cast of BIGINT to DOUBLE. They
+// and * (which cannot fail), BIGINT +, -, *, / and % (which hand a batch
+// with an error back to callEval) and the cast of BIGINT to DOUBLE. They
 // compute what callEval computes, without building a Value per argument per
-// row; every other call stays with callEval. TestVectorMatchesRowByRow holds
-// the two to the same results.
+// row; every other call stays with callEval. TestVectorMatchesRowByRow and
+// TestIntArithMatchesRowByRow hold the two to the same results.
 
 // compileVector returns the column-at-a-time evaluator of e, or nil when
-// e has none. args are e's arguments, compiled.
-func compileVector(e *planner.Call, args []evaluator) evaluator {
-	impl := e.Impl
+// e has none. rows is e's row-at-a-time evaluator, whose args are e's
+// arguments, compiled.
+func compileVector(e *planner.Call, rows *callEval) evaluator {
+	impl, args := e.Impl, rows.args
 	for i, a := range e.Args {
 		if a.Type() != impl.ArgTypes[i] {
 			return nil // an argument still to be cast: leave it to callEval
@@ -46,11 +50,16 @@ func compileVector(e *planner.Call, args []evaluator) evaluator {
 		return &unaryEval{arg: args[0], out: types.NewColumn(types.Boolean, 0), kernel: notKernel}
 	case "is_null", "is_not_null":
 		return &unaryEval{arg: args[0], out: types.NewColumn(types.Boolean, 0), kernel: isNullKernel(impl.Name == "is_null")}
-	case "+", "-", "*":
-		if impl.Ret != types.Double || impl.ArgTypes[0] != types.Double || impl.ArgTypes[1] != types.Double {
-			return nil // BIGINT arithmetic can overflow: callEval's error policy applies
+	case "+", "-", "*", "/", "%":
+		switch {
+		case impl.Ret == types.Bigint && impl.ArgTypes[0] == types.Bigint && impl.ArgTypes[1] == types.Bigint:
+			return &intArithEval{op: impl.Name[0], a: args[0], b: args[1], out: types.NewColumn(types.Bigint, 0), rows: rows}
+		case impl.Name == "/" || impl.Name == "%":
+			return nil // DOUBLE division by zero is an error: callEval's policy applies
+		case impl.Ret == types.Double && impl.ArgTypes[0] == types.Double && impl.ArgTypes[1] == types.Double:
+			return &arithEval{op: impl.Name[0], a: args[0], b: args[1], out: types.NewColumn(types.Double, 0)}
 		}
-		return &arithEval{op: impl.Name[0], a: args[0], b: args[1], out: types.NewColumn(types.Double, 0)}
+		return nil
 	case "cast":
 		if impl.ArgTypes[0] != types.Bigint || impl.Ret != types.Double {
 			return nil
@@ -296,6 +305,102 @@ func (e *arithEval) eval(b *types.Batch) (*types.Column, error) {
 		}
 	}
 	out.Floats = res
+	return out, nil
+}
+
+// intArithEval is BIGINT +, -, *, / or % (op): NULL if either side is.
+// A batch in which some row overflows or divides by zero is computed again
+// by rows, the call's row-at-a-time evaluator, so that its error policy
+// (fail the query, or count the error and make the row NULL) decides.
+type intArithEval struct {
+	op   byte
+	a, b evaluator
+	out  *types.Column
+	rows *callEval
+}
+
+func (e *intArithEval) eval(b *types.Batch) (*types.Column, error) {
+	ca, err := e.a.eval(b)
+	if err != nil {
+		return nil, err
+	}
+	cb, err := e.b.eval(b)
+	if err != nil {
+		return nil, err
+	}
+	n := b.Len()
+	out := e.out
+	out.Nulls = append(out.Nulls[:0], ca.Nulls[:n]...)
+	orNulls(out.Nulls, cb.Nulls[:n])
+	res := slices.Grow(out.Ints[:0], n)[:n]
+	out.Ints = res
+	xs, ys, nulls := ca.Ints[:n], cb.Ints[:n], out.Nulls[:n]
+	// bad collects, branch-free, whether any row (NULL ones included, whose
+	// values are not used) overflowed: its sign bit is set if one did.
+	var bad int64
+	switch e.op {
+	case '+':
+		for r := range res {
+			x, y := xs[r], ys[r]
+			s := x + y
+			res[r] = s
+			bad |= (x ^ s) & (y ^ s)
+		}
+	case '-':
+		for r := range res {
+			x, y := xs[r], ys[r]
+			d := x - y
+			res[r] = d
+			bad |= (x ^ y) & (x ^ d)
+		}
+	case '*':
+		for r := range res {
+			x, y := xs[r], ys[r]
+			hi, lo := bits.Mul64(uint64(x), uint64(y))
+			// The signed product fits in 64 bits when the high word is the
+			// sign extension of the low one (corrected for negative factors).
+			if x < 0 {
+				hi -= uint64(y)
+			}
+			if y < 0 {
+				hi -= uint64(x)
+			}
+			res[r] = int64(lo)
+			bad |= int64(hi ^ uint64(int64(lo)>>63))
+		}
+		if bad != 0 {
+			bad = -1
+		}
+	default: // '/', '%'
+		for r := range res {
+			x, y := xs[r], ys[r]
+			switch {
+			case y == 0:
+				res[r] = 0
+				if !nulls[r] {
+					bad = -1
+				}
+			case y == -1:
+				// -x overflows for the smallest BIGINT; x % -1 is 0.
+				if e.op == '/' {
+					res[r] = -x
+					if x == math.MinInt64 && !nulls[r] {
+						bad = -1
+					}
+				} else {
+					res[r] = 0
+				}
+			case e.op == '/':
+				res[r] = x / y // truncates toward zero, as in PostgreSQL
+			default:
+				res[r] = x % y
+			}
+		}
+	}
+	if bad < 0 {
+		e.rows.cols[0], e.rows.cols[1] = ca, cb
+		return e.rows.apply(n)
+	}
 	return out, nil
 }
 

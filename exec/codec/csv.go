@@ -304,3 +304,23 @@ func appendCSVString(dst []byte, s string) []byte {
 	}
 	return append(dst, '"')
 }
+
+// commitRow appends the staged row (one value per field, all converted) to
+// b.Cols[0:len(fields)].
+func commitRow(b *types.Batch, fields []Field, row []types.Value) {
+	for i, f := range fields {
+		c, val := b.Cols[i], &row[i]
+		c.Nulls = append(c.Nulls, val.Null)
+		switch f.Type {
+		case types.Double:
+			c.Floats = append(c.Floats, val.F)
+		case types.Varchar:
+			c.Strs = append(c.Strs, val.S)
+			val.S = "" // don't pin the string in the staging row
+		case types.Boolean:
+			c.Bools = append(c.Bools, val.I != 0)
+		default:
+			c.Ints = append(c.Ints, val.I)
+		}
+	}
+}

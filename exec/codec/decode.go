@@ -82,10 +82,6 @@ type JSONDecoder struct {
 	// absent. It points into p's memory and is meaningful only during Decode.
 	vals []*fastjson.Value
 
-	// row stages the converted values of the current message, so that a
-	// failure in a later field leaves the batch untouched.
-	row []types.Value
-
 	// intern[i] is the intern table of fields[i] (nil unless VARCHAR).
 	intern []*interner
 
@@ -116,7 +112,6 @@ func NewJSONDecoder(fields []Field) *JSONDecoder {
 	d := &JSONDecoder{
 		fields: append([]Field(nil), fields...),
 		slot:   make([]int, len(fields)),
-		row:    make([]types.Value, len(fields)),
 		intern: make([]*interner, len(fields)),
 	}
 	for i := range d.fields {
@@ -167,8 +162,7 @@ func (d *JSONDecoder) step(parent int, key, path string) int {
 // decoded again by decodeTree, which decides what is accepted and words the
 // errors.
 func (d *JSONDecoder) Decode(msg []byte, b *types.Batch) error {
-	if len(msg) <= maxScanLen && d.sc.scan(msg) && d.convertSpans(msg) {
-		commitRow(b, d.fields, d.row)
+	if len(msg) <= maxScanLen && d.sc.scan(msg) && d.appendSpans(msg, b) {
 		return nil
 	}
 	return d.decodeTree(msg, b)
@@ -177,12 +171,12 @@ func (d *JSONDecoder) Decode(msg []byte, b *types.Batch) error {
 // maxScanLen keeps spans within int32; longer messages take the tree path.
 const maxScanLen = 1<<31 - 1
 
-// convertSpans stages every field from the spans the scanner found, and
-// reports false (nothing to commit) when a field needs decodeTree: a value
-// that does not convert, a ROW path through a value that is not an object,
-// or nested JSON read as VARCHAR that is not a plain compaction away from
-// what the tree decoder writes.
-func (d *JSONDecoder) convertSpans(msg []byte) bool {
+// appendSpans appends the row from the spans the scanner found, and reports
+// false, leaving b as it was, when a field needs decodeTree: a value that
+// does not convert, a ROW path through a value that is not an object, or
+// nested JSON read as VARCHAR that is not a plain compaction away from what
+// the tree decoder writes.
+func (d *JSONDecoder) appendSpans(msg []byte, b *types.Batch) bool {
 	spans := d.sc.spans
 	for _, s := range d.rowSteps {
 		if sp := spans[s]; sp.start >= 0 && msg[sp.start] != '{' && msg[sp.start] != 'n' {
@@ -196,17 +190,28 @@ func (d *JSONDecoder) convertSpans(msg []byte) bool {
 			raw = msg[sp.start:sp.end]
 			if raw[0] == '{' || raw[0] == '[' {
 				if bytes.IndexByte(raw, '\\') >= 0 {
+					truncateRow(b, i)
 					return false
 				}
 				d.compact = compactJSON(d.compact[:0], raw)
 				raw = d.compact
 			}
 		}
-		if d.convert(i, raw) != nil {
+		if d.convert(i, raw, b.Cols[i]) != nil {
+			truncateRow(b, i)
 			return false
 		}
 	}
 	return true
+}
+
+// truncateRow takes back the values a failed Decode appended to the first
+// cols columns: each is one longer than the last column, which it did not
+// reach.
+func truncateRow(b *types.Batch, cols int) {
+	for _, c := range b.Cols[:cols] {
+		c.Truncate(c.Len() - 1)
+	}
 }
 
 // compactJSON appends raw, a strict JSON value without backslashes, with the
@@ -276,32 +281,12 @@ func (d *JSONDecoder) decodeTree(msg []byte, b *types.Batch) error {
 			raw = v.MarshalTo(d.raw[:0])
 			d.raw = raw[:0]
 		}
-		if err := d.convert(i, raw); err != nil {
+		if err := d.convert(i, raw, b.Cols[i]); err != nil {
+			truncateRow(b, i)
 			return err
 		}
 	}
-	commitRow(b, d.fields, d.row)
 	return nil
-}
-
-// commitRow appends the staged row (one value per field, all converted) to
-// b.Cols[0:len(fields)].
-func commitRow(b *types.Batch, fields []Field, row []types.Value) {
-	for i, f := range fields {
-		c, val := b.Cols[i], &row[i]
-		c.Nulls = append(c.Nulls, val.Null)
-		switch f.Type {
-		case types.Double:
-			c.Floats = append(c.Floats, val.F)
-		case types.Varchar:
-			c.Strs = append(c.Strs, val.S)
-			val.S = "" // don't pin the string in the staging row
-		case types.Boolean:
-			c.Bools = append(c.Bools, val.I != 0)
-		default:
-			c.Ints = append(c.Ints, val.I)
-		}
-	}
 }
 
 func jsonKind(t fastjson.Type) string {
@@ -319,16 +304,14 @@ func jsonKind(t fastjson.Type) string {
 	}
 }
 
-// convert stages fields[i] from raw, the value's JSON text (nil when the key
-// is missing), in d.row[i]. Working from the text lets the number grammar and
-// the string escapes be checked strictly here rather than trusting a lenient
-// parse.
-func (d *JSONDecoder) convert(i int, raw []byte) error {
-	f := &d.fields[i]
-	out := &d.row[i]
-	*out = types.Value{Type: f.Type}
+// convert appends fields[i]'s value to c, from raw, the value's JSON text
+// (nil when the key is missing), or appends nothing and returns the error.
+// Working from the text lets the number grammar and the string escapes be
+// checked strictly here rather than trusting a lenient parse.
+func (d *JSONDecoder) convert(i int, raw []byte, c *types.Column) error {
+	t := d.fields[i].Type
 	if raw == nil {
-		out.Null = true
+		c.AppendNull()
 		return nil
 	}
 	if len(raw) == 0 { // cannot happen for a parsed value; be defensive
@@ -349,22 +332,22 @@ func (d *JSONDecoder) convert(i int, raw []byte) error {
 	switch raw[0] {
 	case 'n':
 		if string(raw) == "null" {
-			out.Null = true
+			c.AppendNull()
 			return nil
 		}
 	case '{', '[':
-		if f.Type == types.Varchar {
+		if t == types.Varchar {
 			// fastjson checked the structure but not the scalars inside.
 			if err := fastjson.ValidateBytes(raw); err != nil {
 				return d.fail(i, raw, "invalid JSON")
 			}
-			out.S = d.intern[i].str(raw)
+			c.AppendString(d.intern[i].str(raw))
 			return nil
 		}
 		return d.fail(i, raw, "")
 	}
 
-	switch f.Type {
+	switch t {
 	case types.Bigint, types.Interval:
 		num := raw
 		if isStr {
@@ -376,7 +359,7 @@ func (d *JSONDecoder) convert(i int, raw []byte) error {
 		if why != "" {
 			return d.fail(i, raw, why)
 		}
-		out.I = n
+		c.AppendInt(n)
 
 	case types.Double:
 		num := raw
@@ -389,33 +372,35 @@ func (d *JSONDecoder) convert(i int, raw []byte) error {
 		if why != "" {
 			return d.fail(i, raw, why)
 		}
-		out.F = x
+		c.AppendFloat(x)
 
 	case types.Varchar:
 		switch {
 		case isStr:
-			out.S = d.intern[i].str(str)
+			c.AppendString(d.intern[i].str(str))
 		case string(raw) == "true":
-			out.S = "true"
+			c.AppendString("true")
 		case string(raw) == "false":
-			out.S = "false"
+			c.AppendString("false")
 		default:
 			if _, ok := splitNumber(raw); !ok {
 				return d.fail(i, raw, reasonInvalidNumber)
 			}
-			out.S = d.intern[i].str(raw)
+			c.AppendString(d.intern[i].str(raw))
 		}
 
 	case types.Boolean:
 		switch {
 		case string(raw) == "true":
-			out.I = 1
+			c.AppendBool(true)
 		case string(raw) == "false":
+			c.AppendBool(false)
 		case isStr:
 			switch {
 			case asciiEqualFold(str, "true"), asciiEqualFold(str, "t"):
-				out.I = 1
+				c.AppendBool(true)
 			case asciiEqualFold(str, "false"), asciiEqualFold(str, "f"):
+				c.AppendBool(false)
 			default:
 				return d.fail(i, raw, "")
 			}
@@ -424,7 +409,7 @@ func (d *JSONDecoder) convert(i int, raw []byte) error {
 			if why != "" || (n != 0 && n != 1) {
 				return d.fail(i, raw, "")
 			}
-			out.I = n
+			c.AppendBool(n == 1)
 		}
 
 	case types.Timestamp:
@@ -434,7 +419,7 @@ func (d *JSONDecoder) convert(i int, raw []byte) error {
 			if !ok {
 				return d.fail(i, raw, "")
 			}
-			out.I = ms
+			c.AppendInt(ms)
 		case raw[0] == 't' || raw[0] == 'f':
 			return d.fail(i, raw, "")
 		default:
@@ -445,7 +430,7 @@ func (d *JSONDecoder) convert(i int, raw []byte) error {
 			if why != "" {
 				return d.fail(i, raw, why)
 			}
-			out.I = ms
+			c.AppendInt(ms)
 		}
 
 	default:

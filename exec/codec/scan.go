@@ -48,16 +48,57 @@ type scanner struct {
 	// plain[s]: steps[s].key has no quote, backslash or control character,
 	// so a key in a message equals it exactly when their bytes are equal.
 	plain []bool
+	// words[s] is steps[s].key followed by its closing quote as up to two
+	// little-endian words, for plain keys of at most 15 bytes: comparing
+	// the message's next 16 bytes against them takes two loads instead of
+	// a call to compare strings.
+	words []keyWords
 	// unescaped is scratch for keys with escapes.
 	unescaped []byte
 }
 
+// keyWords is a key followed by its closing quote as two little-endian
+// words, zero-padded, with the masks of the bytes in use; n is the quoted
+// key's length, 0 for keys longer than 15 bytes.
+type keyWords struct {
+	w0, w1, m0, m1 uint64
+	n              int
+}
+
+func newKeyWords(key string) keyWords {
+	q := key + `"`
+	if len(q) > 16 {
+		return keyWords{}
+	}
+	var b, m [16]byte
+	copy(b[:], q)
+	for i := range len(q) {
+		m[i] = 0xFF
+	}
+	le := binary.LittleEndian
+	return keyWords{w0: le.Uint64(b[:8]), w1: le.Uint64(b[8:]), m0: le.Uint64(m[:8]), m1: le.Uint64(m[8:]), n: len(q)}
+}
+
+// match reports whether msg[i:] starts with the key and its closing quote;
+// decided is false when it cannot tell (a long key, or fewer than 16 bytes
+// left), and the caller compares the slow way.
+func (kw *keyWords) match(msg []byte, i int) (matched, decided bool) {
+	if kw.n == 0 || i+16 > len(msg) {
+		return false, false
+	}
+	le := binary.LittleEndian
+	return le.Uint64(msg[i:])&kw.m0 == kw.w0 && le.Uint64(msg[i+8:])&kw.m1 == kw.w1, true
+}
+
 func newScanner(steps []lookup) *scanner {
 	sc := &scanner{steps: steps, nodes: make([]scanNode, len(steps)+1), spans: make([]span, len(steps)),
-		plain: make([]bool, len(steps))}
+		plain: make([]bool, len(steps)), words: make([]keyWords, len(steps))}
 	for s, st := range steps {
 		sc.nodes[st.parent+1].children = append(sc.nodes[st.parent+1].children, s)
 		sc.plain[s] = !hasSpecialASCII([]byte(st.key)) && !strings.Contains(st.key, `"`)
+		if sc.plain[s] {
+			sc.words[s] = newKeyWords(st.key)
+		}
 	}
 	return sc
 }
@@ -106,9 +147,15 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 				j = 0
 			}
 			s := children[j]
-			k := sc.steps[s].key
-			if e := kStart + len(k); sc.plain[s] && e < len(msg) && msg[e] == '"' && string(msg[kStart:e]) == k {
-				kEnd, nd.hint = e, j+1
+			kw := &sc.words[s]
+			matched, decided := kw.match(msg, kStart)
+			if !decided {
+				k := sc.steps[s].key
+				e := kStart + len(k)
+				matched = sc.plain[s] && e < len(msg) && msg[e] == '"' && string(msg[kStart:e]) == k
+			}
+			if matched {
+				kEnd, nd.hint = kStart+len(sc.steps[s].key), j+1
 				if sc.spans[s].start < 0 {
 					step = s
 				}
@@ -377,6 +424,9 @@ func isDelimiter(c byte) bool {
 
 func skipWS(msg []byte, i int) int {
 	for i < len(msg) {
+		if msg[i] > ' ' { // the common case: no whitespace at all
+			return i
+		}
 		switch msg[i] {
 		case ' ', '\t', '\n', '\r':
 			i++

@@ -121,9 +121,19 @@ func TestScannerTakesWellFormed(t *testing.T) {
 		{fuzzFields, `{"us\u0065r_id":1,"i":3}`, true},
 	} {
 		d := NewJSONDecoder(tt.fields)
-		got := d.sc.scan([]byte(tt.msg)) && d.convertSpans([]byte(tt.msg))
+		b := types.NewBatch(fieldTypes(tt.fields), 1)
+		got := d.sc.scan([]byte(tt.msg)) && d.appendSpans([]byte(tt.msg), b)
 		if got != tt.want {
 			t.Errorf("%s: scanner took it = %v; want %v", tt.msg, got, tt.want)
+		}
+		want := 0
+		if got {
+			want = 1
+		}
+		for j, c := range b.Cols {
+			if c.Len() != want {
+				t.Errorf("%s: column %d has %d rows after the scanner; want %d", tt.msg, j, c.Len(), want)
+			}
 		}
 	}
 }

@@ -199,7 +199,12 @@ func (s *Session) selectBounded(ctx context.Context, st *sql.SelectStmt, w pgwir
 	width := len(plan.Columns)
 	row := make([]types.Value, width)
 	cfg := s.queryConfig(plan)
+	bw, batched := w.(pgwire.BatchWriter)
 	cfg.Output = func(b *types.Batch) error {
+		if batched {
+			n += b.Len()
+			return bw.Rows(b)
+		}
 		for i := 0; i < b.Len(); i++ {
 			for j := 0; j < width; j++ {
 				row[j] = b.Cols[j].Value(i)

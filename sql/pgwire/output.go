@@ -76,6 +76,25 @@ func (o *output) dataRow(cols []Column, formats []int16, vals []types.Value) err
 	return o.queuedLocked()
 }
 
+// dataRows queues a DataRow for every row of b, as dataRow would for each,
+// under one hold of the lock.
+func (o *output) dataRows(cols []Column, formats []int16, b *types.Batch) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for r := range b.Len() {
+		if o.err != nil {
+			return o.err
+		}
+		o.buf = appendColDataRow(o.buf, cols, formats, b, r)
+		if len(o.buf) >= flushThreshold {
+			if err := o.flushLocked(); err != nil {
+				return err
+			}
+		}
+	}
+	return o.queuedLocked()
+}
+
 // copyData queues a CopyData message holding one COPY line for vals,
 // encoded straight into the buffer as dataRow does.
 func (o *output) copyData(f *CopyFormat, vals []types.Value) error {

@@ -120,6 +120,38 @@ func appendDataRow(dst []byte, cols []Column, formats []int16, vals []types.Valu
 	return dst
 }
 
+// appendColDataRow appends row r of the first len(cols) columns of b as a
+// DataRow message: appendDataRow reading the columns in place.
+func appendColDataRow(dst []byte, cols []Column, formats []int16, b *types.Batch, r int) []byte {
+	start := len(dst)
+	dst = append(dst, 'D', 0, 0, 0, 0)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(cols)))
+	for j := range cols {
+		c := b.Cols[j]
+		if c.Nulls[r] {
+			dst = binary.BigEndian.AppendUint32(dst, math.MaxUint32)
+			continue
+		}
+		lenAt := len(dst)
+		dst = append(dst, 0, 0, 0, 0)
+		switch {
+		case formats != nil && formats[j] == formatBinary:
+			dst = appendBinary(dst, cols[j].Type, c.Value(r))
+		case c.Type == types.Bigint:
+			dst = strconv.AppendInt(dst, c.Ints[r], 10)
+		case c.Type == types.Varchar:
+			dst = append(dst, c.Strs[r]...)
+		case c.Type == types.Timestamp:
+			dst = types.AppendTimestampSQL(dst, c.Ints[r])
+		default:
+			dst = appendText(dst, c.Value(r))
+		}
+		binary.BigEndian.PutUint32(dst[lenAt:], uint32(len(dst)-lenAt-4))
+	}
+	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-1))
+	return dst
+}
+
 // appendText appends v in PostgreSQL text format. It agrees with
 // types.Value.String, which is authoritative; the common types are appended
 // directly to save an allocation per value.
@@ -241,6 +273,29 @@ func (w *resultWriter) Row(values []types.Value) error {
 		return w.out.copyData(w.copy, values)
 	}
 	return w.out.dataRow(w.cols, w.colFormats, values)
+}
+
+// Rows implements BatchWriter.
+func (w *resultWriter) Rows(b *types.Batch) error {
+	if !w.open {
+		return sqlerr.New(sqlerr.InternalError, "pgwire: Rows called before Columns")
+	}
+	if len(b.Cols) < len(w.cols) {
+		return sqlerr.New(sqlerr.InternalError, "pgwire: batch has %d columns but the statement has %d", len(b.Cols), len(w.cols))
+	}
+	if w.copy != nil {
+		vals := make([]types.Value, len(w.cols))
+		for r := range b.Len() {
+			for j := range vals {
+				vals[j] = b.Cols[j].Value(r)
+			}
+			if err := w.out.copyData(w.copy, vals); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return w.out.dataRows(w.cols, w.colFormats, b)
 }
 
 func (w *resultWriter) Complete(tag string) error {

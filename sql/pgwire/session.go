@@ -55,6 +55,14 @@ type ResultWriter interface {
 	Notice(msg string) error
 }
 
+// BatchWriter is an optional interface of the ResultWriter a Session is
+// given: Rows sends every row of b (its first len(cols) columns, the columns
+// of the open statement), as Row would one at a time, but reading the
+// columns directly. Sessions that stream large results use it.
+type BatchWriter interface {
+	Rows(b *types.Batch) error
+}
+
 // TxStatuser is an optional interface a Session implements when it tracks
 // transaction blocks (BEGIN ... COMMIT). The server asks it after every query
 // cycle and reports the answer in ReadyForQuery, which clients rely on: psql's

@@ -83,7 +83,43 @@ func (c *Column) AppendFrom(src *Column, r int) {
 }
 
 // AppendNull adds a NULL row.
-func (c *Column) AppendNull() { c.Append(Value{Type: c.Type, Null: true}) }
+func (c *Column) AppendNull() {
+	c.Nulls = append(c.Nulls, true)
+	switch c.Type {
+	case Double:
+		c.Floats = append(c.Floats, 0)
+	case Varchar:
+		c.Strs = append(c.Strs, "")
+	case Boolean:
+		c.Bools = append(c.Bools, false)
+	default:
+		c.Ints = append(c.Ints, 0)
+	}
+}
+
+// AppendInt, AppendFloat, AppendString and AppendBool add a non-NULL row to
+// a column whose values are held in Ints (BIGINT, TIMESTAMP, INTERVAL),
+// Floats, Strs and Bools respectively: the typed form of Append for code
+// that produces one type, such as a decoder.
+func (c *Column) AppendInt(v int64) {
+	c.Nulls = append(c.Nulls, false)
+	c.Ints = append(c.Ints, v)
+}
+
+func (c *Column) AppendFloat(v float64) {
+	c.Nulls = append(c.Nulls, false)
+	c.Floats = append(c.Floats, v)
+}
+
+func (c *Column) AppendString(v string) {
+	c.Nulls = append(c.Nulls, false)
+	c.Strs = append(c.Strs, v)
+}
+
+func (c *Column) AppendBool(v bool) {
+	c.Nulls = append(c.Nulls, false)
+	c.Bools = append(c.Bools, v)
+}
 
 // Value returns row i as a Value.
 func (c *Column) Value(i int) Value {
@@ -110,7 +146,7 @@ func (c *Column) gather(idx []int32, from int) {
 		// All NULL (a column the query does not read is decoded as NULLs):
 		// every kept row is NULL with a zero value, so truncating is
 		// compacting.
-		c.truncate(n)
+		c.Truncate(n)
 		return
 	}
 	idx = idx[from:]
@@ -148,8 +184,8 @@ func (c *Column) gather(idx []int32, from int) {
 	c.Nulls = nulls[:n]
 }
 
-// truncate keeps the first n rows.
-func (c *Column) truncate(n int) {
+// Truncate keeps the first n rows.
+func (c *Column) Truncate(n int) {
 	c.Nulls = c.Nulls[:n]
 	switch c.Type {
 	case Double:
@@ -261,8 +297,10 @@ func (b *Batch) AppendRow(row []Value) {
 
 // AppendNulls adds k NULL rows.
 func (c *Column) AppendNulls(k int) {
-	for range k {
-		c.Nulls = append(c.Nulls, true)
+	n := len(c.Nulls)
+	c.Nulls = slices.Grow(c.Nulls, k)[:n+k]
+	for i := range c.Nulls[n:] {
+		c.Nulls[n+i] = true
 	}
 	switch c.Type {
 	case Double:
