@@ -185,9 +185,12 @@ func (d *JSONDecoder) appendSpans(msg []byte, b *types.Batch) bool {
 	}
 	for i := range d.fields {
 		sp := spans[d.slot[i]]
-		var raw []byte
-		if sp.start >= 0 {
-			raw = msg[sp.start:sp.end]
+		if sp.start < 0 { // a missing key, or a leaf of a null or missing ROW
+			b.Cols[i].AppendNull()
+			continue
+		}
+		raw := msg[sp.start:sp.end]
+		{
 			if raw[0] == '{' || raw[0] == '[' {
 				if bytes.IndexByte(raw, '\\') >= 0 {
 					truncateRow(b, i)

@@ -61,7 +61,7 @@ func appendValue(dst []byte, c *types.Column, i int) []byte {
 	}
 	switch c.Type {
 	case types.Bigint, types.Interval:
-		return strconv.AppendInt(dst, c.Ints[i], 10)
+		return types.AppendInt(dst, c.Ints[i])
 	case types.Double:
 		return appendJSONFloat(dst, c.Floats[i])
 	case types.Varchar:

@@ -138,7 +138,7 @@ func appendColDataRow(dst []byte, cols []Column, formats []int16, b *types.Batch
 		case formats != nil && formats[j] == formatBinary:
 			dst = appendBinary(dst, cols[j].Type, c.Value(r))
 		case c.Type == types.Bigint:
-			dst = strconv.AppendInt(dst, c.Ints[r], 10)
+			dst = types.AppendInt(dst, c.Ints[r])
 		case c.Type == types.Varchar:
 			dst = append(dst, c.Strs[r]...)
 		case c.Type == types.Timestamp:
@@ -158,7 +158,7 @@ func appendColDataRow(dst []byte, cols []Column, formats []int16, b *types.Batch
 func appendText(dst []byte, v types.Value) []byte {
 	switch v.Type {
 	case types.Bigint:
-		return strconv.AppendInt(dst, v.I, 10)
+		return types.AppendInt(dst, v.I)
 	case types.Varchar:
 		return append(dst, v.S...)
 	case types.Timestamp:
