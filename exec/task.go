@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -346,7 +347,9 @@ func (t *sourceTask) process(ctx context.Context, recs []kafka.Record) error {
 			ts = c.Ints[r]
 		}
 		rowtime.Append(types.TimestampValue(ts))
-		b.Keys = append(b.Keys, rec.Key)
+		// The key's bytes belong to the reader until its next Poll; the
+		// batch may outlive that (a sink's producer sends it later).
+		b.Keys = append(b.Keys, bytes.Clone(rec.Key))
 		if ts > t.maxTs && (t.timeCol < 0 || !b.Cols[t.timeCol].Nulls[r]) {
 			t.maxTs = ts
 		}

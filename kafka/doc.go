@@ -14,6 +14,9 @@
 //   - [PartitionReader] reads one partition, read_committed, batch at a
 //     time from Fetch responses; it is not a consumer group member and
 //     commits nothing (the engine keeps offsets in its own checkpoints).
+//     It sends its Fetch requests itself (fetch.go, encoded with franz-go's
+//     kmsg) and walks the record batches in place (batch.go), so the bytes
+//     of the records it returns are valid until its next Poll.
 //   - [Producer] writes with acks=all, idempotently, optionally inside
 //     transactions, placing keyed records by Kafka's murmur2 partitioner so
 //     keys land where Java producers put them.

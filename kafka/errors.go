@@ -16,4 +16,7 @@ var (
 	// ErrNotTransactional is returned by the transaction methods of a
 	// producer created without a TransactionalID.
 	ErrNotTransactional = errors.New("kafka: producer is not transactional")
+	// ErrCorrupt marks a record batch that fails its checksum or does not
+	// parse: the reader stops on it, as Kafka's Java consumer does.
+	ErrCorrupt = errors.New("kafka: corrupt record batch")
 )

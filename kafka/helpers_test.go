@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -108,7 +109,7 @@ func readUntil(t testing.TB, r *PartitionReader, end int64, timeout time.Duratio
 		if err != nil {
 			t.Fatalf("poll %s/%d at %d (want end %d, read %d): %v", r.Topic(), r.Partition(), r.Position(), end, len(all), err)
 		}
-		all = append(all, buf...)
+		all = keep(all, buf)
 	}
 	return all
 }
@@ -126,7 +127,17 @@ func readN(t testing.TB, r *PartitionReader, n int, timeout time.Duration) []Rec
 		if err != nil {
 			t.Fatalf("poll %s/%d: read %d of %d: %v", r.Topic(), r.Partition(), len(all), n, err)
 		}
-		all = append(all, buf...)
+		all = keep(all, buf)
+	}
+	return all
+}
+
+// keep appends recs to all with their keys and values copied: a record's
+// bytes are the reader's only until its next Poll.
+func keep(all, recs []Record) []Record {
+	for _, r := range recs {
+		r.Key, r.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
+		all = append(all, r)
 	}
 	return all
 }

@@ -2,15 +2,15 @@ package kafka
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Reader tuning.
@@ -51,8 +51,10 @@ const (
 
 // Record is one record read from a partition.
 type Record struct {
-	// Key and Value are nil for a null key or value. They may share memory
-	// with other records of the same fetch and must not be modified.
+	// Key and Value are nil for a null key or value. They point into the
+	// reader's fetch buffers: they must not be modified, and they are valid
+	// only until the next Poll or Close of the reader that returned them
+	// (copy what must outlive that).
 	Key, Value []byte
 	Offset     int64
 	// Timestamp is the record's Kafka timestamp in Unix milliseconds: its
@@ -72,10 +74,12 @@ type Record struct {
 //
 // Internally one goroutine per reader (the fetcher, started by
 // NewPartitionReader and ended by Close) issues Fetch requests on the
-// reader's own connection to the partition leader and decodes whole record
-// batches, staying one response ahead of Poll. Poll takes decoded records a
-// slice at a time, so the per-record cost is a struct copy rather than a
-// channel hand-off.
+// reader's own connection to the partition leader (fetch.go) and walks the
+// record batches in place (batch.go), staying one response ahead of Poll.
+// Poll takes decoded records a slice at a time, so the per-record cost is a
+// struct copy rather than a channel hand-off. A response's buffers go back
+// to the fetcher once Poll is called again after handing out its last
+// record, so a steady read reuses the same few buffers.
 type PartitionReader struct {
 	topic     string
 	partition int32
@@ -87,19 +91,20 @@ type PartitionReader struct {
 	// exits, after sending a result with a non-nil err if it stopped on an
 	// error.
 	results chan fetchResult
-	// free returns record slices that Poll has finished with to the fetcher
-	// for reuse.
-	free chan []Record
+	// free returns the buffers of fetches Poll has finished with to the
+	// fetcher for reuse.
+	free chan *fetchBuf
 	// stop is closed by Close to end the fetcher; done is closed by the
 	// fetcher when it has exited.
 	stop, done chan struct{}
 	closeOnce  sync.Once
 
 	// Owned by the goroutine calling Poll.
-	pending    []Record // decoded records not yet returned
-	pendingIdx int      // next record of pending to return
-	afterPend  int64    // offset after the fetch that filled pending
-	err        error    // sticky: the fetcher's terminal error
+	pending    *fetchBuf   // the fetch records are being returned from
+	pendingIdx int         // next record of pending.records to return
+	afterPend  int64       // offset after the fetch that filled pending
+	retired    []*fetchBuf // exhausted fetches whose records the caller may still hold
+	err        error       // sticky: the fetcher's terminal error
 	timer      *time.Timer
 
 	f *fetcher
@@ -107,11 +112,20 @@ type PartitionReader struct {
 
 // fetchResult is one decoded Fetch response.
 type fetchResult struct {
-	records []Record
+	buf *fetchBuf // its records and the memory they point into
 	// next is the offset the fetch after this one starts from: past the
 	// last batch of the response, control and aborted batches included.
 	next int64
 	err  error
+}
+
+// fetchBuf is the memory of one fetch: the raw response, the arena its
+// compressed batches were decompressed into, and its records, which point
+// into either. Buffers cycle between the fetcher and Poll.
+type fetchBuf struct {
+	resp    []byte
+	arena   arena
+	records []Record
 }
 
 // NewPartitionReader returns a reader of topic's partition starting at
@@ -139,22 +153,17 @@ func (c *Client) NewPartitionReader(topic string, partition int32, offset int64)
 	case offset < 0:
 		return nil, wrap(fmt.Errorf("invalid starting offset %d", offset))
 	}
-	conf := newBaseConfig(c.clientID)
-	// The broker holds a Fetch up to fetchMaxWait; the read deadline must
-	// outlast it with room for a large response.
-	conf.Net.ReadTimeout = 30*time.Second + fetchMaxWait
 	r := &PartitionReader{
 		topic:     topic,
 		partition: partition,
 		results:   make(chan fetchResult),
-		free:      make(chan []Record, 2),
+		free:      make(chan *fetchBuf, 4),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 		afterPend: offset,
 	}
 	r.f = &fetcher{
 		c:         c,
-		conf:      conf,
 		topic:     topic,
 		partition: partition,
 		offset:    offset,
@@ -180,6 +189,12 @@ func (c *Client) NewPartitionReader(topic string, partition int32, offset int64)
 // later Poll. Lost connections and leader moves are retried quietly.
 func (r *PartitionReader) Poll(ctx context.Context, buf []Record, max int, wait time.Duration) ([]Record, error) {
 	buf = buf[:0]
+	// The records the last Poll returned are no longer in use.
+	for _, fb := range r.retired {
+		r.release(fb)
+	}
+	clear(r.retired)
+	r.retired = r.retired[:0]
 	if r.err != nil {
 		return buf, r.err
 	}
@@ -188,9 +203,9 @@ func (r *PartitionReader) Poll(ctx context.Context, buf []Record, max int, wait 
 	}
 	var timeout <-chan time.Time
 	for len(buf) < max {
-		if r.pendingIdx < len(r.pending) {
-			n := min(max-len(buf), len(r.pending)-r.pendingIdx)
-			buf = append(buf, r.pending[r.pendingIdx:r.pendingIdx+n]...)
+		if pend := r.pendingRecords(); r.pendingIdx < len(pend) {
+			n := min(max-len(buf), len(pend)-r.pendingIdx)
+			buf = append(buf, pend[r.pendingIdx:r.pendingIdx+n]...)
 			r.pendingIdx += n
 			continue
 		}
@@ -234,23 +249,31 @@ func (r *PartitionReader) Poll(ctx context.Context, buf []Record, max int, wait 
 			}
 			return buf, r.err
 		}
-		r.recycle()
-		r.pending, r.pendingIdx, r.afterPend = res.records, 0, res.next
+		if r.pending != nil {
+			// Records of it may be in buf: give it back next Poll.
+			r.retired = append(r.retired, r.pending)
+		}
+		r.pending, r.pendingIdx, r.afterPend = res.buf, 0, res.next
 	}
 	return buf, nil
 }
 
-// recycle hands the exhausted pending slice back to the fetcher.
-func (r *PartitionReader) recycle() {
-	if cap(r.pending) == 0 {
-		return
+func (r *PartitionReader) pendingRecords() []Record {
+	if r.pending == nil {
+		return nil
 	}
-	clear(r.pending) // drop references to the old response's bytes
+	return r.pending.records
+}
+
+// release hands a fetch's buffers back to the fetcher for reuse.
+func (r *PartitionReader) release(fb *fetchBuf) {
+	clear(fb.records) // drop references into the buffers
+	fb.records = fb.records[:0]
+	fb.arena.reset()
 	select {
-	case r.free <- r.pending[:0]:
+	case r.free <- fb:
 	default:
 	}
-	r.pending = nil
 }
 
 // Position returns the offset of the next record Poll would return: past
@@ -258,8 +281,8 @@ func (r *PartitionReader) recycle() {
 // aborted records after them. A bounded read of the partition is complete
 // once Position reaches the end offset taken when it started.
 func (r *PartitionReader) Position() int64 {
-	if r.pendingIdx < len(r.pending) {
-		return r.pending[r.pendingIdx].Offset
+	if pend := r.pendingRecords(); r.pendingIdx < len(pend) {
+		return pend[r.pendingIdx].Offset
 	}
 	return r.afterPend
 }
@@ -281,13 +304,16 @@ func (r *PartitionReader) Close() error {
 // touches it, apart from the atomic fetches counter.
 type fetcher struct {
 	c         *Client
-	conf      *sarama.Config
 	topic     string
 	partition int32
 
-	broker    *sarama.Broker // connection to the leader; nil when not connected
-	offset    int64          // where the next Fetch starts
-	fetchSize int32          // per-partition bytes asked for
+	conn *fetchConn // connection to the leader; nil when not connected
+	req  *kmsg.FetchRequest
+	// idle is a fetch buffer no result took (an empty or failed fetch),
+	// kept for the next one.
+	idle      *fetchBuf
+	offset    int64 // where the next Fetch starts
+	fetchSize int32 // per-partition bytes asked for
 
 	// failingSince is when the current run of transient failures began;
 	// zero when the last attempt succeeded.
@@ -298,7 +324,7 @@ type fetcher struct {
 	fetches atomic.Int64
 
 	results chan<- fetchResult
-	free    <-chan []Record
+	free    <-chan *fetchBuf
 	stop    <-chan struct{}
 }
 
@@ -329,7 +355,8 @@ func (f *fetcher) run() {
 			continue
 		}
 		f.failingSince = time.Time{}
-		if res.next == f.offset && len(res.records) == 0 {
+		if res.next == f.offset && len(res.buf.records) == 0 {
+			f.reuse(res.buf)
 			continue // nothing new within fetchMaxWait
 		}
 		f.offset = res.next
@@ -350,9 +377,9 @@ func (f *fetcher) send(res fetchResult) bool {
 }
 
 func (f *fetcher) disconnect() {
-	if f.broker != nil {
-		_ = f.broker.Close()
-		f.broker = nil
+	if f.conn != nil {
+		_ = f.conn.close()
+		f.conn = nil
 	}
 }
 
@@ -362,70 +389,90 @@ func (f *fetcher) connect() error {
 	if err != nil {
 		return err
 	}
-	b := sarama.NewBroker(addr)
-	if err := b.Open(f.conf); err != nil {
-		return err
+	// The broker holds a Fetch up to fetchMaxWait; the deadline must
+	// outlast it with room for a large response.
+	id := f.c.clientID
+	if id == "" {
+		id = "streamsql"
 	}
-	if ok, err := b.Connected(); !ok {
-		if err == nil {
-			err = sarama.ErrNotConnected
-		}
-		_ = b.Close()
-		return err
-	}
-	f.broker = b
-	return nil
+	f.conn, err = dialFetch(addr, id, 30*time.Second+fetchMaxWait)
+	return err
 }
+
+// spare is a fetch buffer for the next response: one Poll has finished
+// with, or a new one.
+func (f *fetcher) spare() *fetchBuf {
+	select {
+	case fb := <-f.free:
+		return fb
+	default:
+		return &fetchBuf{}
+	}
+}
+
+// reuse keeps fb for the next fetch when no result was sent with it.
+func (f *fetcher) reuse(fb *fetchBuf) { f.idle = fb }
 
 // fetchOnce issues one Fetch from f.offset and decodes it. It returns
 // next == f.offset and no records when there was nothing to read.
 func (f *fetcher) fetchOnce() (fetchResult, error) {
-	if f.broker == nil {
+	if f.conn == nil {
 		if err := f.connect(); err != nil {
 			return fetchResult{}, err
 		}
 	}
-	req := &sarama.FetchRequest{
-		// sarama clamps the version to what the broker supports.
-		Version:     12,
-		MaxWaitTime: int32(fetchMaxWait / time.Millisecond),
-		MinBytes:    1,
-		MaxBytes:    f.fetchSize,
-		Isolation:   sarama.ReadCommitted,
-		// No incremental fetch session (KIP-227): each request names the
-		// partition in full.
-		SessionID:    0,
-		SessionEpoch: -1,
+	if f.req == nil {
+		f.req = kmsg.NewPtrFetchRequest()
+		f.req.ReplicaID = -1
+		f.req.MaxWaitMillis = int32(fetchMaxWait / time.Millisecond)
+		f.req.MinBytes = 1
+		f.req.IsolationLevel = 1 // read_committed
+		// No incremental fetch session (KIP-227): each request names
+		// the partition in full.
+		f.req.SessionID, f.req.SessionEpoch = 0, -1
+		t := kmsg.NewFetchRequestTopic()
+		t.Topic = f.topic
+		p := kmsg.NewFetchRequestTopicPartition()
+		p.Partition = f.partition
+		t.Partitions = []kmsg.FetchRequestTopicPartition{p}
+		f.req.Topics = []kmsg.FetchRequestTopic{t}
 	}
-	req.AddBlock(f.topic, f.partition, f.offset, f.fetchSize, -1)
+	f.req.MaxBytes = f.fetchSize
+	p := &f.req.Topics[0].Partitions[0]
+	p.FetchOffset, p.PartitionMaxBytes = f.offset, f.fetchSize
+	p.CurrentLeaderEpoch, p.LogStartOffset = -1, -1
+
+	fb := f.idle
+	f.idle = nil
+	if fb == nil {
+		fb = f.spare()
+	}
 	f.fetches.Add(1)
-	resp, err := f.broker.Fetch(req)
-	if err != nil {
-		return fetchResult{}, err
-	}
-	block := resp.GetBlock(f.topic, f.partition)
-	if block == nil {
-		return fetchResult{}, sarama.ErrIncompleteResponse
-	}
-	if !errors.Is(block.Err, sarama.ErrNoError) {
-		if errors.Is(block.Err, sarama.ErrUnknownTopicOrPartition) {
+	part, err := f.conn.fetch(f.req, &fb.resp)
+	if err == nil && part.err != nil {
+		err = part.err
+		if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
 			// Distinguish a deleted topic (final) from a broker that has
 			// not caught up with a new leader (retried).
-			if _, err := f.c.topicMetadata(f.topic); errors.Is(err, ErrUnknownTopic) {
-				return fetchResult{}, ErrUnknownTopic
+			if _, merr := f.c.topicMetadata(f.topic); errors.Is(merr, ErrUnknownTopic) {
+				err = ErrUnknownTopic
+			} else {
+				err = sarama.ErrNotLeaderForPartition
 			}
-			return fetchResult{}, sarama.ErrNotLeaderForPartition
 		}
-		return fetchResult{}, block.Err
 	}
-
-	var records []Record
-	select {
-	case records = <-f.free:
-	default:
-	}
-	records, next, partial, err := decodeBlock(block, f.partition, f.offset, records)
 	if err != nil {
+		f.idle = fb
+		if errors.Is(err, errMalformed) {
+			// Treated as a broken connection: reconnect and retry.
+			err = fmt.Errorf("%w: %w", io.ErrUnexpectedEOF, err)
+		}
+		return fetchResult{}, err
+	}
+	records, next, partial, err := walkBatches(&part, &fb.arena, f.partition, f.offset, fb.records)
+	fb.records = records
+	if err != nil {
+		f.idle = fb
 		return fetchResult{}, err
 	}
 	switch {
@@ -438,124 +485,18 @@ func (f *fetcher) fetchOnce() (fetchResult, error) {
 		// return a first batch whole whatever its size, so this is an
 		// older broker; ask for more.
 		if f.fetchSize >= fetchMaxBytesLimit {
+			f.idle = fb
 			return fetchResult{}, fmt.Errorf("a record batch is larger than %d bytes", fetchMaxBytesLimit)
 		}
 		f.fetchSize = min(2*f.fetchSize, fetchMaxBytesLimit)
-	case len(block.RecordsSet) == 0 && block.LastStableOffset > f.offset &&
-		resp.ThrottleTime == 0 && block.PreferredReadReplica < 0 && block.DivergingEpoch == nil:
+	case len(part.batches) == 0 && part.lastStableOffset > f.offset && !part.throttled && !part.redirected:
 		// Everything below the last stable offset is readable now, and a
 		// response that was neither throttled nor redirected carries
-		// what there is from f.offset on. If it holds no batch at all,
-		// the range holds only empty batches (compaction keeps them for
-		// producer state), which sarama drops while decoding, and
-		// Position would never reach the end. Step over them.
-		next = block.LastStableOffset
+		// what there is from f.offset on. If it holds no batch at all
+		// while the last stable offset is ahead, step over to it (the
+		// walk above already steps over empty batches that compaction
+		// keeps for producer state).
+		next = part.lastStableOffset
 	}
-	return fetchResult{records: records, next: next}, nil
-}
-
-// decodeBlock appends the records of a Fetch response block at or after
-// from to out, read_committed, and returns the offset after the last whole
-// batch (from if there was none) and whether a truncated trailing batch
-// was dropped.
-//
-// It follows the Java consumer's CompletedFetch: the response lists the
-// aborted transactions (producer id, first offset) overlapping the fetched
-// range. Walking batches in offset order, a producer id becomes aborted
-// once a transaction of it starts at or before the batch's last offset; its
-// transactional data batches are then skipped until its abort marker (a
-// control batch) clears it. Control batches are never returned.
-func decodeBlock(block *sarama.FetchResponseBlock, partition int32, from int64, out []Record) (_ []Record, next int64, partial bool, err error) {
-	next = from
-	aborted := block.AbortedTransactions
-	if len(aborted) > 1 {
-		aborted = slices.Clone(aborted)
-		slices.SortFunc(aborted, func(a, b *sarama.AbortedTransaction) int {
-			switch {
-			case a.FirstOffset < b.FirstOffset:
-				return -1
-			case a.FirstOffset > b.FirstOffset:
-				return 1
-			}
-			return 0
-		})
-	}
-	var abortedPIDs map[int64]struct{}
-
-	// Size out once: appending record by record would copy it
-	// log2(records) times.
-	n := 0
-	for _, rs := range block.RecordsSet {
-		if rs.RecordBatch != nil {
-			n += len(rs.RecordBatch.Records)
-		}
-	}
-	out = slices.Grow(out[:0], n)
-
-	for _, rs := range block.RecordsSet {
-		b := rs.RecordBatch
-		if b == nil {
-			if rs.MsgSet != nil && len(rs.MsgSet.Messages) > 0 {
-				return out, next, false, errors.New("legacy (v0/v1) message format is not supported")
-			}
-			continue
-		}
-		if b.PartialTrailingRecord {
-			partial = true
-			break
-		}
-		last := b.LastOffset()
-		if last < next {
-			continue // a batch wholly before our offset
-		}
-		if b.ProducerID >= 0 {
-			for len(aborted) > 0 && aborted[0].FirstOffset <= last {
-				if abortedPIDs == nil {
-					abortedPIDs = make(map[int64]struct{})
-				}
-				abortedPIDs[aborted[0].ProducerID] = struct{}{}
-				aborted = aborted[1:]
-			}
-			if b.Control {
-				if isAbortMarker(b) {
-					delete(abortedPIDs, b.ProducerID)
-				}
-			} else if _, ok := abortedPIDs[b.ProducerID]; ok && b.IsTransactional {
-				next = last + 1
-				continue
-			}
-		}
-		if b.Control {
-			next = last + 1
-			continue
-		}
-		base := b.FirstTimestamp.UnixMilli()
-		appendTime := b.MaxTimestamp.UnixMilli()
-		for _, rec := range b.Records {
-			off := b.FirstOffset + rec.OffsetDelta
-			if off < next {
-				continue // compressed batches start before the offset asked
-			}
-			ts := base + rec.TimestampDelta.Milliseconds()
-			if b.LogAppendTime {
-				ts = appendTime
-			}
-			out = append(out, Record{Key: rec.Key, Value: rec.Value, Offset: off, Timestamp: ts, Partition: partition})
-		}
-		next = last + 1
-	}
-	if block.Partial {
-		partial = true
-	}
-	return out, next, partial, nil
-}
-
-// isAbortMarker reports whether a control batch is a transaction abort
-// marker: its record's key is (version int16, type int16) with type 0.
-func isAbortMarker(b *sarama.RecordBatch) bool {
-	if len(b.Records) == 0 {
-		return false
-	}
-	key := b.Records[0].Key
-	return len(key) >= 4 && binary.BigEndian.Uint16(key[2:4]) == 0
+	return fetchResult{buf: fb, next: next}, nil
 }

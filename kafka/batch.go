@@ -1,0 +1,448 @@
+package kafka
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/snappy/xerial"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+)
+
+// Record batches (the v2 "magic 2" format every broker since Kafka 0.11
+// writes) walked in place: a batch's records point into the response
+// buffer, or into the decompression arena for compressed batches, so a
+// fetch costs one copy of its data at most and no allocation per record.
+
+// batchHeaderLen is the v2 record batch header: baseOffset int64,
+// batchLength int32, partitionLeaderEpoch int32, magic int8, crc uint32,
+// attributes int16, lastOffsetDelta int32, baseTimestamp int64,
+// maxTimestamp int64, producerId int64, producerEpoch int16,
+// baseSequence int32, records count int32.
+const batchHeaderLen = 61
+
+// Record batch attributes.
+const (
+	attrCodecMask     = 0x07
+	attrLogAppendTime = 0x08
+	attrTransactional = 0x10
+	attrControl       = 0x20
+)
+
+// Compression codecs of the attributes' low bits.
+const (
+	codecNone   = 0
+	codecGzip   = 1
+	codecSnappy = 2
+	codecLz4    = 3
+	codecZstd   = 4
+)
+
+// maxDecompressedBatch bounds what one batch may decompress to, so that a
+// corrupt or hostile batch cannot exhaust memory.
+const maxDecompressedBatch = 256 << 20
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// recordBatch is one batch's header and its records' bytes (decompressed).
+type recordBatch struct {
+	baseOffset, lastOffset int64
+	baseTimestamp, maxTs   int64
+	producerID             int64
+	attrs                  int16
+	count                  int32
+	records                []byte
+}
+
+func (b *recordBatch) control() bool       { return b.attrs&attrControl != 0 }
+func (b *recordBatch) transactional() bool { return b.attrs&attrTransactional != 0 }
+
+// nextBatch splits the first batch off raw. partial reports a truncated
+// trailing batch (a fetch size limit cuts the last batch short); err a
+// batch that is not v2 or fails its CRC. The records are still compressed.
+func nextBatch(raw []byte) (b recordBatch, rest []byte, partial bool, err error) {
+	if len(raw) < 17 { // up to and including magic
+		return b, nil, true, nil
+	}
+	b.baseOffset = int64(binary.BigEndian.Uint64(raw))
+	size := int64(int32(binary.BigEndian.Uint32(raw[8:])))
+	if magic := raw[16]; magic != 2 {
+		return b, nil, false, fmt.Errorf("kafka: record batch at offset %d has message format v%d; only v2 is supported", b.baseOffset, magic)
+	}
+	if size < batchHeaderLen-12 {
+		return b, nil, false, fmt.Errorf("%w at offset %d: length %d", ErrCorrupt, b.baseOffset, size)
+	}
+	if int64(len(raw)) < 12+size {
+		return b, nil, true, nil
+	}
+	batch := raw[:12+size]
+	if crc := binary.BigEndian.Uint32(batch[17:]); crc32.Checksum(batch[21:], castagnoli) != crc {
+		return b, nil, false, fmt.Errorf("%w at offset %d: CRC mismatch", ErrCorrupt, b.baseOffset)
+	}
+	b.attrs = int16(binary.BigEndian.Uint16(batch[21:]))
+	b.lastOffset = b.baseOffset + int64(int32(binary.BigEndian.Uint32(batch[23:])))
+	b.baseTimestamp = int64(binary.BigEndian.Uint64(batch[27:]))
+	b.maxTs = int64(binary.BigEndian.Uint64(batch[35:]))
+	b.producerID = int64(binary.BigEndian.Uint64(batch[43:]))
+	b.count = int32(binary.BigEndian.Uint32(batch[57:]))
+	b.records = batch[batchHeaderLen:]
+	return b, raw[12+size:], false, nil
+}
+
+// appendRecords appends the batch's records at or after from to out. The
+// records must be decompressed already.
+func (b *recordBatch) appendRecords(out []Record, from int64, partition int32) ([]Record, error) {
+	data := b.records
+	for range b.count {
+		r, rest, err := parseRecord(data)
+		if err != nil {
+			return out, fmt.Errorf("%w at offset %d: %v", ErrCorrupt, b.baseOffset, err)
+		}
+		data = rest
+		r.Offset += b.baseOffset
+		if r.Offset < from {
+			continue // compressed batches start before the offset asked
+		}
+		if b.attrs&attrLogAppendTime != 0 {
+			r.Timestamp = b.maxTs
+		} else {
+			r.Timestamp += b.baseTimestamp
+		}
+		r.Partition = partition
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// parseRecord reads one record: length varint, attributes int8,
+// timestampDelta varlong, offsetDelta varint, key and value (varint
+// length, -1 for null, then bytes), headers (skipped with the rest of the
+// record). Offset and Timestamp are returned as deltas.
+func parseRecord(data []byte) (r Record, rest []byte, err error) {
+	length, n := binary.Varint(data)
+	if n <= 0 || length < 0 || int64(len(data)-n) < length {
+		return r, nil, errors.New("truncated record")
+	}
+	rec, rest := data[n:n+int(length)], data[n+int(length):]
+	if len(rec) < 1 {
+		return r, nil, errors.New("empty record")
+	}
+	rec = rec[1:] // attributes: unused
+	var ok bool
+	if r.Timestamp, rec, ok = varint(rec); !ok {
+		return r, nil, errors.New("bad timestamp delta")
+	}
+	if r.Offset, rec, ok = varint(rec); !ok {
+		return r, nil, errors.New("bad offset delta")
+	}
+	if r.Key, rec, ok = varBytes(rec); !ok {
+		return r, nil, errors.New("bad key")
+	}
+	if r.Value, _, ok = varBytes(rec); !ok {
+		return r, nil, errors.New("bad value")
+	}
+	return r, rest, nil
+}
+
+func varint(b []byte) (int64, []byte, bool) {
+	v, n := binary.Varint(b)
+	if n <= 0 {
+		return 0, nil, false
+	}
+	return v, b[n:], true
+}
+
+// varBytes reads a varint length and that many bytes; -1 is null (nil).
+func varBytes(b []byte) ([]byte, []byte, bool) {
+	l, b, ok := varint(b)
+	switch {
+	case !ok || l < -1 || l > int64(len(b)):
+		return nil, nil, false
+	case l == -1:
+		return nil, b, true
+	}
+	return b[:l:l], b[l:], true
+}
+
+// isAbortMarker reports whether a control batch is a transaction abort
+// marker: its record's key is (version int16, type int16) with type 0.
+func (b *recordBatch) isAbortMarker() bool {
+	if b.count < 1 || b.attrs&attrCodecMask != codecNone {
+		return false
+	}
+	r, _, err := parseRecord(b.records)
+	return err == nil && len(r.Key) >= 4 && binary.BigEndian.Uint16(r.Key[2:4]) == 0
+}
+
+// arena is decompression space reused from fetch to fetch. Batches are
+// decompressed into its current chunk while they fit; a batch that does
+// not goes into a new, larger chunk (the records of the batches before it
+// keep the old one alive until the fetch is recycled). reset keeps the
+// largest chunk for the next fetch.
+type arena struct {
+	chunk []byte
+}
+
+// minArenaChunk is the first chunk's size: a 256 KiB fetch of JSON
+// typically decompresses to 1-2 MiB.
+const minArenaChunk = 1 << 20
+
+func (a *arena) reset() { a.chunk = a.chunk[:0] }
+
+// room returns the free space at the end of the current chunk, at least n
+// bytes of it, starting a new chunk when there is less and copying keep
+// (the part of the batch being decompressed already written at the end of
+// the chunk) into it. newKeep is keep, or its copy, as a slice of the
+// chunk that ends where the free space begins, so that appending n bytes
+// written there is out = out[:len(out)+n].
+func (a *arena) room(n int, keep []byte) (newKeep, free []byte) {
+	switch {
+	case cap(a.chunk)-len(a.chunk) < n:
+		c := make([]byte, len(keep), max(2*cap(a.chunk), minArenaChunk, 2*(len(keep)+n)))
+		copy(c, keep)
+		a.chunk, keep = c, c
+	case keep == nil:
+		keep = a.chunk[len(a.chunk):len(a.chunk)]
+	}
+	return keep, a.chunk[len(a.chunk):cap(a.chunk)]
+}
+
+// wrote extends out and the chunk by the n bytes just written at its end.
+func (a *arena) wrote(out []byte, n int) []byte {
+	a.chunk = a.chunk[:len(a.chunk)+n]
+	return out[:len(out)+n]
+}
+
+// decompress returns the batch's records decompressed into the arena.
+func (a *arena) decompress(codec int16, src []byte) ([]byte, error) {
+	switch codec {
+	case codecNone:
+		return src, nil
+	case codecLz4:
+		return a.lz4Frame(src)
+	case codecGzip:
+		return a.gzip(src)
+	case codecSnappy:
+		_, free := a.room(2*len(src), nil)
+		out, err := xerial.DecodeInto(free[:0], src)
+		if err != nil {
+			return nil, err
+		}
+		return a.took(out), nil
+	case codecZstd:
+		_, free := a.room(4*len(src), nil)
+		out, err := zstdDecoder().DecodeAll(src, free[:0])
+		if err != nil {
+			return nil, err
+		}
+		return a.took(out), nil
+	}
+	return nil, fmt.Errorf("unknown compression codec %d", codec)
+}
+
+// took accounts for out, written at the end of the current chunk or, when
+// it did not fit, allocated by the decoder: then the next chunk is made
+// big enough for it.
+func (a *arena) took(out []byte) []byte {
+	free := a.chunk[len(a.chunk):cap(a.chunk)]
+	if len(out) > 0 && len(free) >= len(out) && &free[0] == &out[0] {
+		a.chunk = a.chunk[:len(a.chunk)+len(out)]
+		return out
+	}
+	if need := 2 * len(out); need > cap(a.chunk) {
+		a.chunk = make([]byte, 0, need)
+	}
+	return out
+}
+
+// lz4Frame decompresses an LZ4 frame (what Kafka's lz4 codec writes) block
+// by block straight into the arena. Block and content checksums are not
+// verified: the batch's CRC-32C, checked before, covers the compressed
+// bytes, as in Kafka's own consumer.
+func (a *arena) lz4Frame(src []byte) ([]byte, error) {
+	if len(src) < 7 || binary.LittleEndian.Uint32(src) != 0x184D2204 {
+		return nil, errors.New("lz4: not a frame")
+	}
+	flg, bd := src[4], src[5]
+	if flg>>6 != 1 {
+		return nil, errors.New("lz4: unsupported frame version")
+	}
+	blockMax := 1 << (8 + 2*int(bd>>4&7)) // 4: 64 KiB ... 7: 4 MiB
+	if bd>>4&7 < 4 {
+		return nil, errors.New("lz4: bad block size")
+	}
+	pos := 6
+	if flg&0x08 != 0 { // content size
+		pos += 8
+	}
+	if flg&0x01 != 0 { // dictionary id
+		return nil, errors.New("lz4: dictionaries are not supported")
+	}
+	pos++ // header checksum
+	blockChecksum := flg&0x10 != 0
+	var out []byte // this frame's output so far, at the end of the chunk
+	for {
+		if pos+4 > len(src) {
+			return nil, io.ErrUnexpectedEOF
+		}
+		size := binary.LittleEndian.Uint32(src[pos:])
+		pos += 4
+		if size == 0 {
+			break // end mark; a content checksum may follow
+		}
+		raw := size&0x80000000 != 0
+		size &= 0x7FFFFFFF
+		if int(size) > len(src)-pos || int(size) > blockMax {
+			return nil, io.ErrUnexpectedEOF
+		}
+		block := src[pos : pos+int(size)]
+		pos += int(size)
+		if blockChecksum {
+			pos += 4
+		}
+		if len(out)+blockMax > maxDecompressedBatch {
+			return nil, fmt.Errorf("lz4: batch decompresses to more than %d bytes", maxDecompressedBatch)
+		}
+		var free []byte
+		if raw {
+			out, free = a.room(len(block), out)
+			out = a.wrote(out, copy(free, block))
+			continue
+		}
+		// Decompress into the space there is when it has room for
+		// eight times the block (JSON rarely compresses more), else
+		// into a new chunk; a block that still does not fit is tried
+		// again with room for the largest block the frame allows.
+		want := min(blockMax, 8*len(block)+64)
+		for {
+			out, free = a.room(want, out)
+			n, err := lz4.UncompressBlock(block, free)
+			if err == nil {
+				out = a.wrote(out, n)
+				break
+			}
+			if len(free) >= blockMax {
+				return nil, fmt.Errorf("lz4: %w", err)
+			}
+			want = blockMax
+		}
+	}
+	return out, nil
+}
+
+// gzip decompresses into the arena, growing it as the stream goes.
+func (a *arena) gzip(src []byte) ([]byte, error) {
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(bytes.NewReader(src))
+	} else {
+		err = zr.Reset(bytes.NewReader(src))
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer gzipReaders.Put(zr)
+	var out []byte
+	for {
+		var free []byte
+		out, free = a.room(max(4*len(src), 64<<10), out)
+		n, err := io.ReadFull(zr, free)
+		out = a.wrote(out, n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(out) > maxDecompressedBatch {
+			return nil, fmt.Errorf("gzip: batch decompresses to more than %d bytes", maxDecompressedBatch)
+		}
+	}
+}
+
+var gzipReaders sync.Pool
+
+var zstdDecoder = sync.OnceValue(func() *zstd.Decoder {
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxDecompressedBatch))
+	if err != nil {
+		panic(err) // only for invalid options
+	}
+	return d
+})
+
+// walkBatches appends the records of a fetched partition at or after
+// from to out, read_committed, and returns the offset after the last
+// whole batch (from if there was none) and whether a truncated trailing
+// batch was left out.
+//
+// It follows the Java consumer's CompletedFetch: the response lists the
+// aborted transactions (producer id, first offset) overlapping the fetched
+// range. Walking batches in offset order, a producer id becomes aborted
+// once a transaction of it starts at or before the batch's last offset; its
+// transactional data batches are then skipped until its abort marker (a
+// control batch) clears it. Control batches are never returned.
+func walkBatches(p *fetchPartition, a *arena, partition int32, from int64, out []Record) (_ []Record, next int64, partial bool, err error) {
+	next = from
+	aborted := p.aborted
+	if len(aborted) > 1 {
+		slices.SortFunc(aborted, func(x, y abortedTxn) int {
+			switch {
+			case x.firstOffset < y.firstOffset:
+				return -1
+			case x.firstOffset > y.firstOffset:
+				return 1
+			}
+			return 0
+		})
+	}
+	var abortedPIDs map[int64]struct{}
+	out = out[:0]
+	for raw := p.batches; len(raw) > 0; {
+		var b recordBatch
+		b, raw, partial, err = nextBatch(raw)
+		if err != nil || partial {
+			return out, next, partial, err
+		}
+		if b.lastOffset < next {
+			continue // a batch wholly before our offset
+		}
+		if b.producerID >= 0 {
+			for len(aborted) > 0 && aborted[0].firstOffset <= b.lastOffset {
+				if abortedPIDs == nil {
+					abortedPIDs = make(map[int64]struct{})
+				}
+				abortedPIDs[aborted[0].producerID] = struct{}{}
+				aborted = aborted[1:]
+			}
+			if b.control() {
+				if b.isAbortMarker() {
+					delete(abortedPIDs, b.producerID)
+				}
+			} else if _, ok := abortedPIDs[b.producerID]; ok && b.transactional() {
+				next = b.lastOffset + 1
+				continue
+			}
+		}
+		if b.control() || b.count == 0 {
+			next = b.lastOffset + 1
+			continue
+		}
+		if b.records, err = a.decompress(b.attrs&attrCodecMask, b.records); err != nil {
+			return out, next, false, fmt.Errorf("%w at offset %d: %v", ErrCorrupt, b.baseOffset, err)
+		}
+		out = slices.Grow(out, int(b.count))
+		if out, err = b.appendRecords(out, next, partition); err != nil {
+			return out, next, false, err
+		}
+		next = b.lastOffset + 1
+	}
+	return out, next, false, nil
+}
