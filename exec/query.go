@@ -189,6 +189,10 @@ type graph struct {
 	// outMu serialises a bounded query's output across tasks.
 	outMu  sync.Mutex
 	result *resultStage
+	// exFree holds exchange batches the aggregation tasks have finished
+	// with, for the source tasks to fill again: without it every poll
+	// allocated a batch per aggregation task, most of the query's garbage.
+	exFree chan *types.Batch
 }
 
 // ack is a task's report that it has taken checkpoint epoch.

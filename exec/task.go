@@ -468,6 +468,11 @@ type exchangeOut struct {
 func newExchangeOut(g *graph, from int, keys []planner.Expr, schema []types.Type, needed []bool, pol ErrorPolicy) *exchangeOut {
 	e := &exchangeOut{g: g, from: from, schema: schema, needed: needed, pending: make([]*types.Batch, len(g.aggs)),
 		counts: make([]int, len(g.aggs))}
+	if g.exFree == nil {
+		// Room for a batch in flight from every source to every task,
+		// one being filled and one being processed.
+		g.exFree = make(chan *types.Batch, 2*len(g.sources)*len(g.aggs)+2*len(g.aggs)+4)
+	}
 	for _, k := range keys {
 		e.keys = append(e.keys, compile(k, pol))
 	}
@@ -501,7 +506,11 @@ func (e *exchangeOut) Collect(b *types.Batch) error {
 	}
 	for t, cnt := range e.counts {
 		if cnt > 0 && e.pending[t] == nil {
-			e.pending[t] = types.NewBatch(e.schema, max(cnt, 256))
+			select {
+			case e.pending[t] = <-e.g.exFree:
+			default:
+				e.pending[t] = types.NewBatch(e.schema, max(cnt, 256))
+			}
 		}
 	}
 	for j, c := range b.Cols {
@@ -659,7 +668,18 @@ func (t *aggTask) handle(ctx context.Context, m message) (bool, error) {
 		if t.idle[m.from] {
 			t.idle[m.from] = false
 		}
-		return false, t.chain.process(m.batch)
+		if err := t.chain.process(m.batch); err != nil {
+			return false, err
+		}
+		// The operators above the exchange keep nothing of a batch once
+		// it is processed (they fold it into state or write it out), so
+		// it goes back to the sources.
+		m.batch.Reset()
+		select {
+		case t.g.exFree <- m.batch:
+		default:
+		}
+		return false, nil
 	case mWatermark:
 		t.wms[m.from] = m.wm
 		t.idle[m.from] = false

@@ -183,18 +183,25 @@ func (b *recordBatch) isAbortMarker() bool {
 
 // arena is decompression space reused from fetch to fetch. Batches are
 // decompressed into its current chunk while they fit; a batch that does
-// not goes into a new, larger chunk (the records of the batches before it
-// keep the old one alive until the fetch is recycled). reset keeps the
-// largest chunk for the next fetch.
+// not goes into a new chunk (the records of the batches before it keep the
+// old one alive until the fetch is recycled). reset sizes the chunk for the
+// next fetch from what this one used, so a steady read settles on one
+// chunk per buffer.
 type arena struct {
 	chunk []byte
+	used  int // bytes decompressed since the last reset, over all chunks
 }
 
 // minArenaChunk is the first chunk's size: a 256 KiB fetch of JSON
 // typically decompresses to 1-2 MiB.
 const minArenaChunk = 1 << 20
 
-func (a *arena) reset() { a.chunk = a.chunk[:0] }
+func (a *arena) reset() {
+	if a.used > cap(a.chunk) {
+		a.chunk = make([]byte, 0, a.used+a.used/4)
+	}
+	a.chunk, a.used = a.chunk[:0], 0
+}
 
 // room returns the free space at the end of the current chunk, at least n
 // bytes of it, starting a new chunk when there is less and copying keep
@@ -205,7 +212,7 @@ func (a *arena) reset() { a.chunk = a.chunk[:0] }
 func (a *arena) room(n int, keep []byte) (newKeep, free []byte) {
 	switch {
 	case cap(a.chunk)-len(a.chunk) < n:
-		c := make([]byte, len(keep), max(2*cap(a.chunk), minArenaChunk, 2*(len(keep)+n)))
+		c := make([]byte, len(keep), max(minArenaChunk, 2*(len(keep)+n)))
 		copy(c, keep)
 		a.chunk, keep = c, c
 	case keep == nil:
@@ -217,6 +224,7 @@ func (a *arena) room(n int, keep []byte) (newKeep, free []byte) {
 // wrote extends out and the chunk by the n bytes just written at its end.
 func (a *arena) wrote(out []byte, n int) []byte {
 	a.chunk = a.chunk[:len(a.chunk)+n]
+	a.used += n
 	return out[:len(out)+n]
 }
 
@@ -252,12 +260,9 @@ func (a *arena) decompress(codec int16, src []byte) ([]byte, error) {
 // big enough for it.
 func (a *arena) took(out []byte) []byte {
 	free := a.chunk[len(a.chunk):cap(a.chunk)]
+	a.used += len(out)
 	if len(out) > 0 && len(free) >= len(out) && &free[0] == &out[0] {
 		a.chunk = a.chunk[:len(a.chunk)+len(out)]
-		return out
-	}
-	if need := 2 * len(out); need > cap(a.chunk) {
-		a.chunk = make([]byte, 0, need)
 	}
 	return out
 }
@@ -316,22 +321,30 @@ func (a *arena) lz4Frame(src []byte) ([]byte, error) {
 			out = a.wrote(out, copy(free, block))
 			continue
 		}
-		// Decompress into the space there is when it has room for
-		// eight times the block (JSON rarely compresses more), else
-		// into a new chunk; a block that still does not fit is tried
-		// again with room for the largest block the frame allows.
-		want := min(blockMax, 8*len(block)+64)
+		// Decompress into the space there is; a block that does not
+		// fit goes into a new chunk with room for eight times it (JSON
+		// rarely compresses more), and then for the largest block the
+		// frame allows.
+		want := 0
+		var lastErr error
 		for {
 			out, free = a.room(want, out)
-			n, err := lz4.UncompressBlock(block, free)
-			if err == nil {
-				out = a.wrote(out, n)
-				break
+			if len(free) > 0 { // lz4's assembly faults on an empty destination
+				n, err := lz4.UncompressBlock(block, free)
+				if err == nil {
+					out = a.wrote(out, n)
+					break
+				}
+				lastErr = err
 			}
-			if len(free) >= blockMax {
-				return nil, fmt.Errorf("lz4: %w", err)
+			switch {
+			case len(free) >= blockMax:
+				return nil, fmt.Errorf("lz4: %w", lastErr)
+			case want == 0:
+				want = min(blockMax, max(8*len(block)+64, len(free)+1))
+			default:
+				want = blockMax
 			}
-			want = blockMax
 		}
 	}
 	return out, nil

@@ -116,9 +116,11 @@ func TestLz4Frames(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			for _, free := range []int{0, 100, 70 << 10, 8 << 20} {
-				var a arena
-				a.chunk = make([]byte, 10, 10+free) // free bytes left before a new chunk
+			for _, free := range []int{-1, 0, 100, 70 << 10, 8 << 20} {
+				var a arena // -1: a new arena, with no chunk yet
+				if free >= 0 {
+					a.chunk = make([]byte, 10, 10+free) // free bytes left before a new chunk
+				}
 				got, err := a.decompress(codecLz4, frame.Bytes())
 				if err != nil {
 					t.Fatalf("%d bytes, %d free: %v", len(data), free, err)

@@ -17,15 +17,21 @@ import (
 const (
 	// fetchPartitionBytes is how much one Fetch asks of the partition (and
 	// of the whole response). Bigger fetches amortize the round trip; the
-	// cost is memory: a reader holds up to two responses (the one Poll is
-	// handing out and the one prefetched), several times their size once
-	// decompressed and decoded, and the Go heap goal doubles whatever is
-	// live. 256 KiB (a few thousand small records) against 1 MiB, bounded
-	// tumble query, 2M events, 4 partitions, real Kafka, one run: peak RSS
-	// 125-137 vs 227-268 MiB, server CPU 1.09-1.20 vs 1.35-1.86 s (fewer
-	// page faults), the same events/s. (1 MiB had replaced 8 MiB, 495 ->
-	// 301 MiB, for the same reason.)
-	fetchPartitionBytes = 256 << 10
+	// cost is memory (a reader holds fetchBufsPerReader responses, several
+	// times their size once decompressed) and cache misses: the decoder
+	// reads a fetch's records right after they were decompressed, and
+	// 128 KiB of lz4 JSON (about 0.7 MB decompressed) stays in cache where
+	// more does not. Nexmark bounded, 3M events, real Kafka, median of 3,
+	// events per server CPU-s at 64 / 128 / 256 KiB: q0 1,195k / 1,215k /
+	// 1,124k, q1 1,056k / 1,124k / 1,053k, q2 1,478k / 1,531k / 1,563k.
+	// (256 KiB had replaced 1 MiB and that 8 MiB, to halve peak RSS.)
+	fetchPartitionBytes = 128 << 10
+	// fetchBufsPerReader is how many fetches' buffers a reader has: one
+	// Poll is handing records out of, one whose records the caller may
+	// still hold from the last Poll, one the fetcher is filling. With a
+	// fixed number, reused, a reader's memory does not depend on how long
+	// it runs; the fetcher waits for a buffer when all are out.
+	fetchBufsPerReader = 3
 	// fetchMaxBytesLimit caps how far the fetch size grows to get past a
 	// single batch larger than fetchPartitionBytes.
 	fetchMaxBytesLimit = 256 << 20
@@ -157,7 +163,7 @@ func (c *Client) NewPartitionReader(topic string, partition int32, offset int64)
 		topic:     topic,
 		partition: partition,
 		results:   make(chan fetchResult),
-		free:      make(chan *fetchBuf, 4),
+		free:      make(chan *fetchBuf, fetchBufsPerReader),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 		afterPend: offset,
@@ -270,10 +276,7 @@ func (r *PartitionReader) release(fb *fetchBuf) {
 	clear(fb.records) // drop references into the buffers
 	fb.records = fb.records[:0]
 	fb.arena.reset()
-	select {
-	case r.free <- fb:
-	default:
-	}
+	r.free <- fb // never blocks: it has room for every buffer
 }
 
 // Position returns the offset of the next record Poll would return: past
@@ -310,8 +313,9 @@ type fetcher struct {
 	conn *fetchConn // connection to the leader; nil when not connected
 	req  *kmsg.FetchRequest
 	// idle is a fetch buffer no result took (an empty or failed fetch),
-	// kept for the next one.
+	// kept for the next one; made counts the buffers made so far.
 	idle      *fetchBuf
+	made      int
 	offset    int64 // where the next Fetch starts
 	fetchSize int32 // per-partition bytes asked for
 
@@ -399,14 +403,25 @@ func (f *fetcher) connect() error {
 	return err
 }
 
-// spare is a fetch buffer for the next response: one Poll has finished
-// with, or a new one.
+// spare returns a fetch buffer for the next response: one Poll has
+// finished with, a new one while the reader has fewer than
+// fetchBufsPerReader, or else the next one Poll gives back. It returns nil
+// when the reader is closed while it waits.
 func (f *fetcher) spare() *fetchBuf {
 	select {
 	case fb := <-f.free:
 		return fb
 	default:
+	}
+	if f.made < fetchBufsPerReader {
+		f.made++
 		return &fetchBuf{}
+	}
+	select {
+	case fb := <-f.free:
+		return fb
+	case <-f.stop:
+		return nil
 	}
 }
 
@@ -445,7 +460,9 @@ func (f *fetcher) fetchOnce() (fetchResult, error) {
 	fb := f.idle
 	f.idle = nil
 	if fb == nil {
-		fb = f.spare()
+		if fb = f.spare(); fb == nil {
+			return fetchResult{}, ErrClosed
+		}
 	}
 	f.fetches.Add(1)
 	part, err := f.conn.fetch(f.req, &fb.resp)
