@@ -469,9 +469,10 @@ func newExchangeOut(g *graph, from int, keys []planner.Expr, schema []types.Type
 	e := &exchangeOut{g: g, from: from, schema: schema, needed: needed, pending: make([]*types.Batch, len(g.aggs)),
 		counts: make([]int, len(g.aggs))}
 	if g.exFree == nil {
-		// Room for a batch in flight from every source to every task,
-		// one being filled and one being processed.
-		g.exFree = make(chan *types.Batch, 2*len(g.sources)*len(g.aggs)+2*len(g.aggs)+4)
+		// Room for the batches that can be out at once: a full inbox
+		// per aggregation task and one being processed by each, twice
+		// over for those the source tasks are filling.
+		g.exFree = make(chan *types.Batch, 2*(aggInbox+1)*len(g.aggs))
 	}
 	for _, k := range keys {
 		e.keys = append(e.keys, compile(k, pol))
@@ -561,6 +562,10 @@ func (e *exchangeOut) send(ctx context.Context, target int, m message) error {
 	}
 }
 
+// aggInbox is how many messages an aggregation task's input channel
+// holds.
+const aggInbox = 16
+
 // aggTask runs the stateful part of a query for the keys that hash to it:
 // it merges its inputs' watermarks (the minimum over inputs that are not
 // idle), aligns checkpoint barriers across inputs, and writes results to its
@@ -591,7 +596,7 @@ func (t *aggTask) outWmLoad() int64 { return t.wmPub.Load() }
 
 func (g *graph) newAggTask(ctx context.Context, idx, n, nIn int, upper []planner.Node, pol ErrorPolicy) (*aggTask, error) {
 	cfg := g.cfg
-	t := &aggTask{g: g, idx: idx, in: make(chan message, 64), nIn: nIn,
+	t := &aggTask{g: g, idx: idx, in: make(chan message, aggInbox), nIn: nIn,
 		wms: make([]int64, nIn), idle: make([]bool, nIn), blocked: make([]bool, nIn),
 		queued: make([][]message, nIn), ended: make([]bool, nIn), outWm: g.startWm}
 	for i := range t.wms {
