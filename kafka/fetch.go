@@ -164,8 +164,10 @@ type fetchPartition struct {
 	// redirected: the response names a preferred read replica (KIP-392)
 	// or a diverging epoch rather than carrying what the range holds.
 	redirected bool
-	throttled  bool
-	batches    []byte // the record batches, aliasing the response buffer
+	// throttle is how long the broker asks the client to wait before its
+	// next request (a quota was exceeded); zero when it does not.
+	throttle time.Duration
+	batches  []byte // the record batches, aliasing the response buffer
 }
 
 type abortedTxn struct{ producerID, firstOffset int64 }
@@ -199,7 +201,7 @@ func (c *fetchConn) fetch(req *kmsg.FetchRequest, buf *[]byte) (fetchPartition, 
 				highWatermark:    p.HighWatermark,
 				lastStableOffset: p.LastStableOffset,
 				redirected:       p.PreferredReadReplica >= 0 || p.DivergingEpoch.EndOffset >= 0,
-				throttled:        resp.ThrottleMillis > 0,
+				throttle:         time.Duration(resp.ThrottleMillis) * time.Millisecond,
 				batches:          p.RecordBatches,
 			}
 			if p.ErrorCode != 0 {

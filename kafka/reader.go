@@ -123,6 +123,9 @@ type fetchResult struct {
 	// last batch of the response, control and aborted batches included.
 	next int64
 	err  error
+	// throttle is how long the broker asked the fetcher to wait before
+	// its next Fetch.
+	throttle time.Duration
 }
 
 // fetchBuf is the memory of one fetch: the raw response, the arena its
@@ -359,13 +362,23 @@ func (f *fetcher) run() {
 			continue
 		}
 		f.failingSince = time.Time{}
+		throttle := min(res.throttle, readerRetryTimeout)
 		if res.next == f.offset && len(res.buf.records) == 0 {
-			f.reuse(res.buf)
-			continue // nothing new within fetchMaxWait
+			f.reuse(res.buf) // nothing new within fetchMaxWait
+		} else {
+			f.offset = res.next
+			if !f.send(res) {
+				return
+			}
 		}
-		f.offset = res.next
-		if !f.send(res) {
-			return
+		if throttle > 0 {
+			// A quota was exceeded: wait as the broker asks, as Kafka's
+			// clients do, before the next request.
+			select {
+			case <-f.stop:
+				return
+			case <-time.After(throttle):
+			}
 		}
 	}
 }
@@ -506,7 +519,7 @@ func (f *fetcher) fetchOnce() (fetchResult, error) {
 			return fetchResult{}, fmt.Errorf("a record batch is larger than %d bytes", fetchMaxBytesLimit)
 		}
 		f.fetchSize = min(2*f.fetchSize, fetchMaxBytesLimit)
-	case len(part.batches) == 0 && part.lastStableOffset > f.offset && !part.throttled && !part.redirected:
+	case len(part.batches) == 0 && part.lastStableOffset > f.offset && part.throttle == 0 && !part.redirected:
 		// Everything below the last stable offset is readable now, and a
 		// response that was neither throttled nor redirected carries
 		// what there is from f.offset on. If it holds no batch at all
@@ -515,5 +528,5 @@ func (f *fetcher) fetchOnce() (fetchResult, error) {
 		// keeps for producer state).
 		next = part.lastStableOffset
 	}
-	return fetchResult{buf: fb, next: next}, nil
+	return fetchResult{buf: fb, next: next, throttle: part.throttle}, nil
 }

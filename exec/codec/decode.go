@@ -200,7 +200,7 @@ func (d *JSONDecoder) appendSpans(msg []byte, b *types.Batch) bool {
 				raw = d.compact
 			}
 		}
-		if d.convert(i, raw, b.Cols[i]) != nil {
+		if d.convert(i, raw, sp.plain, b.Cols[i]) != nil {
 			truncateRow(b, i)
 			return false
 		}
@@ -284,7 +284,7 @@ func (d *JSONDecoder) decodeTree(msg []byte, b *types.Batch) error {
 			raw = v.MarshalTo(d.raw[:0])
 			d.raw = raw[:0]
 		}
-		if err := d.convert(i, raw, b.Cols[i]); err != nil {
+		if err := d.convert(i, raw, false, b.Cols[i]); err != nil {
 			truncateRow(b, i)
 			return err
 		}
@@ -309,9 +309,11 @@ func jsonKind(t fastjson.Type) string {
 
 // convert appends fields[i]'s value to c, from raw, the value's JSON text
 // (nil when the key is missing), or appends nothing and returns the error.
+// plain says raw is a string of ASCII text without escapes (the scanner
+// saw it), so its body needs no decoding.
 // Working from the text lets the number grammar and the string escapes be
 // checked strictly here rather than trusting a lenient parse.
-func (d *JSONDecoder) convert(i int, raw []byte, c *types.Column) error {
+func (d *JSONDecoder) convert(i int, raw []byte, plain bool, c *types.Column) error {
 	t := d.fields[i].Type
 	if raw == nil {
 		c.AppendNull()
@@ -324,7 +326,10 @@ func (d *JSONDecoder) convert(i int, raw []byte, c *types.Column) error {
 	// Decode a string's body once; every type below may need it.
 	var str []byte
 	isStr := raw[0] == '"'
-	if isStr {
+	switch {
+	case isStr && plain:
+		str = raw[1 : len(raw)-1]
+	case isStr:
 		var ok bool
 		str, d.unescaped, ok = unescapeJSON(raw[1:len(raw)-1], d.unescaped)
 		if !ok {

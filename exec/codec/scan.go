@@ -35,8 +35,12 @@ type scanNode struct {
 }
 
 // span is where a step's value lies in the message: msg[start:end], or
-// start < 0 when the key is absent.
-type span struct{ start, end int32 }
+// start < 0 when the key is absent. plain marks a string of ASCII text
+// without escapes, whose body is its value as it stands.
+type span struct {
+	start, end int32
+	plain      bool
+}
 
 // scanner holds the per-decoder tables and the per-message spans.
 type scanner struct {
@@ -107,7 +111,7 @@ func newScanner(steps []lookup) *scanner {
 // object the scanner handled.
 func (sc *scanner) scan(msg []byte) bool {
 	for i := range sc.spans {
-		sc.spans[i] = span{-1, -1}
+		sc.spans[i] = span{start: -1, end: -1}
 	}
 	i := skipWS(msg, 0)
 	if i >= len(msg) || msg[i] != '{' {
@@ -164,7 +168,7 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 		}
 		if kEnd < 0 {
 			var escaped, ok bool
-			if kEnd, escaped, ok = stringEnd(msg, kStart); !ok {
+			if kEnd, escaped, _, ok = stringEnd(msg, kStart); !ok {
 				return 0, false
 			}
 			if escaped && len(children) > 0 {
@@ -185,17 +189,23 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 		if i, ok = valueAfterKey(msg, kEnd+1); !ok {
 			return 0, false
 		}
-		start := i
-		if step >= 0 && msg[i] == '{' && len(sc.nodes[step+1].children) > 0 {
+		start, plain := i, false
+		switch {
+		case step >= 0 && msg[i] == '{' && len(sc.nodes[step+1].children) > 0:
 			i, ok = sc.object(msg, i, step, depth+1)
-		} else {
+		case step >= 0 && msg[i] == '"':
+			var end int
+			var escaped, ascii bool
+			end, escaped, ascii, ok = stringEnd(msg, i+1)
+			i, plain = end+1, !escaped && ascii
+		default:
 			i, ok = skipValue(msg, i, depth+1)
 		}
 		if !ok {
 			return 0, false
 		}
 		if step >= 0 {
-			sc.spans[step] = span{int32(start), int32(i)}
+			sc.spans[step] = span{start: int32(start), end: int32(i), plain: plain}
 		}
 		var more bool
 		if i, more, ok = nextMember(msg, i, '}'); !ok || !more {
@@ -208,7 +218,7 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 func skipValue(msg []byte, i, depth int) (int, bool) {
 	switch c := msg[i]; {
 	case c == '"':
-		end, _, ok := stringEnd(msg, i+1)
+		end, _, _, ok := stringEnd(msg, i+1)
 		return end + 1, ok
 	case c == '-' || ('0' <= c && c <= '9'):
 		return numberEnd(msg, i)
@@ -248,7 +258,7 @@ func skipNested(msg []byte, i, depth int) (int, bool) {
 				return 0, false
 			}
 			var end int
-			if end, _, ok = stringEnd(msg, i+1); !ok {
+			if end, _, _, ok = stringEnd(msg, i+1); !ok {
 				return 0, false
 			}
 			if i, ok = valueAfterKey(msg, end+1); !ok {
@@ -294,46 +304,55 @@ func nextMember(msg []byte, i int, close byte) (next int, more, ok bool) {
 }
 
 // stringEnd returns the index of the quote that closes the string whose body
-// starts at msg[i], and whether the body has escapes. The escapes must be
-// valid and the body free of raw control characters; UTF-8 is not checked
-// here (unescapeJSON replaces invalid bytes of the strings that are read).
-func stringEnd(msg []byte, i int) (end int, escaped, ok bool) {
+// starts at msg[i], whether the body has escapes and whether it is ASCII
+// (false may also mean that bytes just after the quote are not). The
+// escapes must be valid and the body free of raw control characters; UTF-8
+// is not checked here (unescapeJSON replaces invalid bytes of the strings
+// that are read).
+func stringEnd(msg []byte, i int) (end int, escaped, ascii, ok bool) {
 	j := i
+	var high uint64
 	for {
-		j = nextSpecial(msg, j)
+		var h uint64
+		j, h = nextSpecial(msg, j)
+		high |= h
 		if j >= len(msg) {
-			return 0, false, false
+			return 0, false, false, false
 		}
 		switch c := msg[j]; {
 		case c == '"':
-			return j, escaped, true
+			return j, escaped, high == 0, true
 		case c < 0x20:
-			return 0, false, false
+			return 0, false, false, false
 		default: // a backslash
 			escaped = true
 			if j+1 >= len(msg) {
-				return 0, false, false
+				return 0, false, false, false
 			}
 			switch msg[j+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j += 2
 			case 'u':
 				if _, ok := hex4(msg[j+2:]); !ok {
-					return 0, false, false
+					return 0, false, false, false
 				}
 				j += 6
 			default:
-				return 0, false, false
+				return 0, false, false, false
 			}
 		}
 	}
 }
 
 // nextSpecial returns the index of the first quote, backslash or control
-// character in msg[j:], or len(msg). It looks at eight bytes at a time.
-func nextSpecial(msg []byte, j int) int {
+// character in msg[j:], or len(msg), and the high bits of the bytes it
+// looked at (zero if they were all ASCII). It looks at eight bytes at a
+// time, so those may include a few past the index.
+func nextSpecial(msg []byte, j int) (int, uint64) {
+	var high uint64
 	for ; j+8 <= len(msg); j += 8 {
 		x := binary.LittleEndian.Uint64(msg[j:])
+		high |= x & msb
 		// Bytes equal to '"' or '\\' become zero after the XORs; the
 		// classic zero-byte and less-than tests then set the byte's high
 		// bit. The lowest set bit is exact (a borrow only disturbs the
@@ -341,15 +360,17 @@ func nextSpecial(msg []byte, j int) int {
 		q, bs := x^(lsb*'"'), x^(lsb*'\\')
 		m := ((q - lsb) &^ q) | ((bs - lsb) &^ bs) | ((x - lsb*0x20) &^ x)
 		if m &= msb; m != 0 {
-			return j + bits.TrailingZeros64(m)>>3
+			return j + bits.TrailingZeros64(m)>>3, high
 		}
 	}
 	for ; j < len(msg); j++ {
-		if c := msg[j]; c == '"' || c == '\\' || c < 0x20 {
-			return j
+		c := msg[j]
+		high |= uint64(c & 0x80)
+		if c == '"' || c == '\\' || c < 0x20 {
+			return j, high
 		}
 	}
-	return j
+	return j, high
 }
 
 const (

@@ -43,6 +43,8 @@ type output struct {
 	// without a write in prospect.
 	timerArmed bool
 	timer      *time.Timer
+	// ts formats the TIMESTAMPs of dataRows.
+	ts types.TimestampFormatter
 }
 
 // send queues msg and arranges for it to be written soon.
@@ -85,7 +87,7 @@ func (o *output) dataRows(cols []Column, formats []int16, b *types.Batch) error 
 		if o.err != nil {
 			return o.err
 		}
-		o.buf = appendColDataRow(o.buf, cols, formats, b, r)
+		o.buf = appendColDataRow(o.buf, cols, formats, b, r, &o.ts)
 		if len(o.buf) >= flushThreshold {
 			if err := o.flushLocked(); err != nil {
 				return err

@@ -121,8 +121,9 @@ func appendDataRow(dst []byte, cols []Column, formats []int16, vals []types.Valu
 }
 
 // appendColDataRow appends row r of the first len(cols) columns of b as a
-// DataRow message: appendDataRow reading the columns in place.
-func appendColDataRow(dst []byte, cols []Column, formats []int16, b *types.Batch, r int) []byte {
+// DataRow message: appendDataRow reading the columns in place, TIMESTAMPs
+// through tf.
+func appendColDataRow(dst []byte, cols []Column, formats []int16, b *types.Batch, r int, tf *types.TimestampFormatter) []byte {
 	start := len(dst)
 	dst = append(dst, 'D', 0, 0, 0, 0)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(cols)))
@@ -142,7 +143,7 @@ func appendColDataRow(dst []byte, cols []Column, formats []int16, b *types.Batch
 		case c.Type == types.Varchar:
 			dst = append(dst, c.Strs[r]...)
 		case c.Type == types.Timestamp:
-			dst = types.AppendTimestampSQL(dst, c.Ints[r])
+			dst = tf.AppendSQL(dst, c.Ints[r])
 		default:
 			dst = appendText(dst, c.Value(r))
 		}

@@ -44,7 +44,7 @@ func TestColDataRowMatchesDataRow(t *testing.T) {
 	for _, formats := range [][]int16{nil, {0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1}, {1, 0, 1, 0, 1, 0}} {
 		for r := range b.Len() {
 			want := appendDataRow(nil, cols, formats, b.Row(r))
-			got := appendColDataRow(nil, cols, formats, b, r)
+			got := appendColDataRow(nil, cols, formats, b, r, &types.TimestampFormatter{})
 			if string(got) != string(want) {
 				t.Errorf("formats %v row %d: %q; want %q", formats, r, got, want)
 			}

@@ -55,6 +55,44 @@ func AppendTimestampJSON(dst []byte, ms int64) []byte {
 	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10), 'Z')
 }
 
+// TimestampFormatter appends TIMESTAMPs in the FormatTimestampSQL form,
+// remembering the date text of the last day it formatted: the timestamps
+// of a result mostly share their day, and the calendar arithmetic was most
+// of the cost. The zero value is ready; it is not safe for concurrent use.
+type TimestampFormatter struct {
+	day  int64
+	date [10]byte // "YYYY-MM-DD" of day
+	ok   bool
+}
+
+// AppendSQL appends ms as AppendTimestampSQL does.
+func (f *TimestampFormatter) AppendSQL(dst []byte, ms int64) []byte {
+	if ms < minFastMs || ms > maxFastMs {
+		return AppendTimestampSQL(dst, ms)
+	}
+	days, rem := ms/msPerDay, ms%msPerDay
+	if rem < 0 {
+		days, rem = days-1, rem+msPerDay
+	}
+	if !f.ok || days != f.day {
+		y, mo, d := civilFromDays(days)
+		f.date = [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+			byte('0' + mo/10), byte('0' + mo%10), '-', byte('0' + d/10), byte('0' + d%10)}
+		f.day, f.ok = days, true
+	}
+	secs := rem / 1000
+	h, mi, s := secs/3600, secs/60%60, secs%60
+	dst = append(dst, f.date[:]...)
+	dst = append(dst, ' ',
+		byte('0'+h/10), byte('0'+h%10), ':',
+		byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+s/10), byte('0'+s%10))
+	if frac := rem % 1000; frac != 0 {
+		dst = append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	}
+	return dst
+}
+
 // appendDateTime appends "YYYY-MM-DD<sep>hh:mm:ss" for ms within years
 // 0000-9999.
 func appendDateTime(dst []byte, ms int64, sep byte) []byte {

@@ -10,6 +10,7 @@ import (
 // for every day of years 0000-9999 (each at a different time of day), the
 // edges of that range and instants beyond it.
 func TestTimestampFormatsMatchTime(t *testing.T) {
+	var f TimestampFormatter // carries its day from one check to the next
 	check := func(ms int64) {
 		t.Helper()
 		tm := time.UnixMilli(ms).UTC()
@@ -19,6 +20,9 @@ func TestTimestampFormatsMatchTime(t *testing.T) {
 		}
 		if got := string(AppendTimestampSQL([]byte("x"), ms)); got != "x"+sql {
 			t.Fatalf("AppendTimestampSQL(%d) = %s; want x%s", ms, got, sql)
+		}
+		if got := string(f.AppendSQL([]byte("x"), ms)); got != "x"+sql {
+			t.Fatalf("TimestampFormatter.AppendSQL(%d) = %s; want x%s", ms, got, sql)
 		}
 		json := tm.Format("2006-01-02T15:04:05.000Z")
 		if got := string(AppendTimestampJSON([]byte("x"), ms)); got != "x"+json {
@@ -43,6 +47,7 @@ func TestTimestampFormatsMatchTime(t *testing.T) {
 		}
 		check(ms)
 		check(ms - ms%1000) // whole seconds: no fraction in the SQL form
+		check(ms + 1)       // the same day again, or the next one
 	}
 }
 
