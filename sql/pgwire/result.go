@@ -3,7 +3,6 @@ package pgwire
 import (
 	"encoding/binary"
 	"math"
-	"strconv"
 
 	"github.com/jackc/pgproto3/v2"
 
@@ -144,6 +143,8 @@ func appendColDataRow(dst []byte, cols []Column, formats []int16, b *types.Batch
 			dst = append(dst, c.Strs[r]...)
 		case c.Type == types.Timestamp:
 			dst = tf.AppendSQL(dst, c.Ints[r])
+		case c.Type == types.Double:
+			dst = types.AppendFloat(dst, c.Floats[r])
 		default:
 			dst = appendText(dst, c.Value(r))
 		}
@@ -170,9 +171,7 @@ func appendText(dst []byte, v types.Value) []byte {
 		}
 		return append(dst, 'f')
 	case types.Double:
-		if !math.IsInf(v.F, 0) && !math.IsNaN(v.F) {
-			return strconv.AppendFloat(dst, v.F, 'g', -1, 64)
-		}
+		return types.AppendFloat(dst, v.F)
 	}
 	return append(dst, v.String()...)
 }

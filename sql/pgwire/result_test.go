@@ -41,6 +41,8 @@ func TestColDataRowMatchesDataRow(t *testing.T) {
 		types.TimestampValue(-1), types.NullOf(types.Interval)})
 	b.AppendRow([]types.Value{types.IntValue(1 << 62), types.NullOf(types.Varchar), types.NullOf(types.Double), types.NullOf(types.Boolean),
 		types.NullOf(types.Timestamp), types.IntervalValue(-1)})
+	b.AppendRow([]types.Value{types.IntValue(0), types.StringValue("x"), types.FloatValue(0.908 * 17204093), types.BoolValue(true),
+		types.TimestampValue(1795428060000), types.IntervalValue(0)})
 	for _, formats := range [][]int16{nil, {0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1}, {1, 0, 1, 0, 1, 0}} {
 		for r := range b.Len() {
 			want := appendDataRow(nil, cols, formats, b.Row(r))
@@ -49,5 +51,20 @@ func TestColDataRowMatchesDataRow(t *testing.T) {
 				t.Errorf("formats %v row %d: %q; want %q", formats, r, got, want)
 			}
 		}
+	}
+	// Text values are what types.Value.String says (a DOUBLE of eight
+	// digits before the point is not in exponent form, as in PostgreSQL).
+	for r := range b.Len() {
+		for j, v := range b.Row(r) {
+			if v.Null {
+				continue
+			}
+			if got := string(appendText(nil, v)); got != v.String() {
+				t.Errorf("row %d column %d: text %q; want %q", r, j, got, v.String())
+			}
+		}
+	}
+	if got := string(appendText(nil, types.FloatValue(0.908*17204093))); got != "15621316.444" {
+		t.Errorf("DOUBLE text %q; want 15621316.444", got)
 	}
 }

@@ -143,24 +143,65 @@ func (v Value) String() string {
 
 // FormatFloat prints a float the way PostgreSQL does in text output: the
 // shortest representation that round-trips, with Infinity/NaN spelled out.
-func FormatFloat(f float64) string {
+func FormatFloat(f float64) string { return string(AppendFloat(nil, f)) }
+
+// AppendFloat appends f as FormatFloat renders it. PostgreSQL prints the
+// shortest exact digits, in exponent form only when the decimal exponent is
+// below -4 or at least 15 (Go's 'g' uses the exponent form from 1e+06 on
+// for shortest output). The digits come from one shortest conversion, placed
+// around the decimal point here.
+func AppendFloat(dst []byte, f float64) []byte {
 	switch {
 	case math.IsInf(f, 1):
-		return "Infinity"
+		return append(dst, "Infinity"...)
 	case math.IsInf(f, -1):
-		return "-Infinity"
+		return append(dst, "-Infinity"...)
 	case math.IsNaN(f):
-		return "NaN"
+		return append(dst, "NaN"...)
 	}
-	// PostgreSQL prints the shortest exact digits, in exponent form only
-	// when the decimal exponent is below -4 or at least 15 (Go's 'g' switches
-	// at 21 digits for shortest output, printing 1e+06 for a million).
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	exp, _ := strconv.Atoi(e[strings.LastIndexByte(e, 'e')+1:])
+	var buf [64]byte                                  // the exponent form, then its digits run together
+	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // [-]d[.ddd]e±dd[d]
+	at := len(e) - 1
+	for e[at] != 'e' {
+		at--
+	}
+	exp := 0
+	for _, c := range e[at+2:] {
+		exp = exp*10 + int(c-'0')
+	}
+	if e[at+1] == '-' {
+		exp = -exp
+	}
 	if exp < -4 || exp >= 15 {
-		return e
+		return append(dst, e...)
 	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	mant := e[:at]
+	if mant[0] == '-' {
+		dst = append(dst, '-')
+		mant = mant[1:]
+	}
+	digits := mant[:1]
+	if len(mant) > 2 {
+		// Join the digits before and after the point in buf's tail.
+		digits = append(append(buf[len(e):len(e)], mant[0]), mant[2:]...)
+	}
+	if exp < 0 {
+		dst = append(dst, '0', '.')
+		for range -exp - 1 {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits...)
+	}
+	if len(digits) <= exp+1 {
+		dst = append(dst, digits...)
+		for range exp + 1 - len(digits) {
+			dst = append(dst, '0')
+		}
+		return dst
+	}
+	dst = append(dst, digits[:exp+1]...)
+	dst = append(dst, '.')
+	return append(dst, digits[exp+1:]...)
 }
 
 // FormatInterval renders milliseconds as PostgreSQL's interval text, e.g.

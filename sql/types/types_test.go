@@ -2,6 +2,9 @@ package types
 
 import (
 	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -18,5 +21,47 @@ func TestFormatFloatLikePostgres(t *testing.T) {
 		if got := FormatFloat(c.f); got != c.want {
 			t.Errorf("FormatFloat(%v) = %q, want %q", c.f, got, c.want)
 		}
+	}
+}
+
+// formatFloatRef is FormatFloat as it was first written: two conversions,
+// the exponent form and, inside PostgreSQL's range for it, the plain one.
+func formatFloatRef(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case math.IsNaN(f):
+		return "NaN"
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(e[strings.LastIndexByte(e, 'e')+1:])
+	if exp < -4 || exp >= 15 {
+		return e
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// TestAppendFloatMatchesReference: PostgreSQL's DOUBLE text, built from one
+// conversion, equals the two-conversion reference for the edges of the
+// plain range, signed zeros, specials and a million random values.
+func TestAppendFloatMatchesReference(t *testing.T) {
+	vals := []float64{0, math.Copysign(0, -1), 1, -1, 0.908 * 17204093, 1e6, 1e14, 1e15, 999999999999999.9, 1e-4, 1e-5,
+		0.00012345, -0.0001, 123456789012345.6, 5e-324, math.MaxFloat64, math.Inf(1), math.Inf(-1), math.NaN(), 100, 1.5e300}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 1_000_000 {
+		vals = append(vals, math.Float64frombits(rng.Uint64()), (rng.Float64()-0.5)*math.Pow(10, float64(rng.IntN(24)-6)),
+			float64(rng.Int64N(1e9))/1000)
+	}
+	for _, f := range vals {
+		want := formatFloatRef(f)
+		if got := AppendFloat([]byte("x"), f); string(got) != "x"+want {
+			t.Fatalf("AppendFloat(%v) = %q; want x%s", f, got, want)
+		}
+	}
+	dst := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { dst = AppendFloat(dst[:0], 15621316.444) }); n != 0 {
+		t.Errorf("AppendFloat allocates %v times", n)
 	}
 }
