@@ -275,19 +275,27 @@ type arithEval struct {
 	out  *types.Column
 }
 
-func (e *arithEval) eval(b *types.Batch) (*types.Column, error) {
-	ca, err := e.a.eval(b)
-	if err != nil {
-		return nil, err
+// evalOperands evaluates the two operands of an arithmetic call over b and
+// sets out's NULLs to theirs: a row is NULL if either side is.
+func evalOperands(a, bEv evaluator, b *types.Batch, out *types.Column) (ca, cb *types.Column, n int, err error) {
+	if ca, err = a.eval(b); err != nil {
+		return nil, nil, 0, err
 	}
-	cb, err := e.b.eval(b)
-	if err != nil {
-		return nil, err
+	if cb, err = bEv.eval(b); err != nil {
+		return nil, nil, 0, err
 	}
-	n := b.Len()
-	out := e.out
-	out.Nulls = append(out.Nulls[:0], ca.Nulls...)
+	n = b.Len()
+	out.Nulls = append(out.Nulls[:0], ca.Nulls[:n]...)
 	orNulls(out.Nulls, cb.Nulls[:n])
+	return ca, cb, n, nil
+}
+
+func (e *arithEval) eval(b *types.Batch) (*types.Column, error) {
+	out := e.out
+	ca, cb, n, err := evalOperands(e.a, e.b, b, out)
+	if err != nil {
+		return nil, err
+	}
 	res := slices.Grow(out.Floats[:0], n)[:n]
 	xs, ys := ca.Floats[:n], cb.Floats[:n]
 	switch e.op {
@@ -320,18 +328,11 @@ type intArithEval struct {
 }
 
 func (e *intArithEval) eval(b *types.Batch) (*types.Column, error) {
-	ca, err := e.a.eval(b)
-	if err != nil {
-		return nil, err
-	}
-	cb, err := e.b.eval(b)
-	if err != nil {
-		return nil, err
-	}
-	n := b.Len()
 	out := e.out
-	out.Nulls = append(out.Nulls[:0], ca.Nulls[:n]...)
-	orNulls(out.Nulls, cb.Nulls[:n])
+	ca, cb, n, err := evalOperands(e.a, e.b, b, out)
+	if err != nil {
+		return nil, err
+	}
 	res := slices.Grow(out.Ints[:0], n)[:n]
 	out.Ints = res
 	xs, ys, nulls := ca.Ints[:n], cb.Ints[:n], out.Nulls[:n]

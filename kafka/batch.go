@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -406,15 +407,7 @@ func walkBatches(p *fetchPartition, a *arena, partition int32, from int64, out [
 	next = from
 	aborted := p.aborted
 	if len(aborted) > 1 {
-		slices.SortFunc(aborted, func(x, y abortedTxn) int {
-			switch {
-			case x.firstOffset < y.firstOffset:
-				return -1
-			case x.firstOffset > y.firstOffset:
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(aborted, func(x, y abortedTxn) int { return cmp.Compare(x.firstOffset, y.firstOffset) })
 	}
 	var abortedPIDs map[int64]struct{}
 	out = out[:0]
