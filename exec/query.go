@@ -295,6 +295,10 @@ func build(ctx context.Context, cfg *Config) (*graph, error) {
 			}
 			g.aggs = append(g.aggs, t)
 		}
+		// Room for the exchange batches that can be out at once: a full
+		// inbox per aggregation task and one being processed by each,
+		// twice over for those the source tasks are filling.
+		g.exFree = make(chan *types.Batch, 2*(aggInbox+1)*nAgg)
 	}
 	for part := range info.Partitions {
 		t, err := g.newSourceTask(ctx, part, starts, ends, lower, exchange, pol)

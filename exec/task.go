@@ -468,12 +468,6 @@ type exchangeOut struct {
 func newExchangeOut(g *graph, from int, keys []planner.Expr, schema []types.Type, needed []bool, pol ErrorPolicy) *exchangeOut {
 	e := &exchangeOut{g: g, from: from, schema: schema, needed: needed, pending: make([]*types.Batch, len(g.aggs)),
 		counts: make([]int, len(g.aggs))}
-	if g.exFree == nil {
-		// Room for the batches that can be out at once: a full inbox
-		// per aggregation task and one being processed by each, twice
-		// over for those the source tasks are filling.
-		g.exFree = make(chan *types.Batch, 2*(aggInbox+1)*len(g.aggs))
-	}
 	for _, k := range keys {
 		e.keys = append(e.keys, compile(k, pol))
 	}

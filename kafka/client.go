@@ -119,9 +119,10 @@ func (c *Client) Close() error {
 func (c *Client) Brokers() []string { return slices.Clone(c.brokers) }
 
 // SaramaConfig returns a fresh copy of the base configuration (protocol
-// version, timeouts, read_committed isolation, 8 MiB fetches, 4096-message
-// channel buffers) for callers that build their own sarama clients, such
-// as consumer groups. Consumer.Return.Errors is set: drain Errors().
+// version, timeouts, read_committed isolation, fetches of the reader's
+// size, 4096-message channel buffers) for callers that build their own
+// sarama clients, such as consumer groups. Consumer.Return.Errors is set:
+// drain Errors().
 func (c *Client) SaramaConfig() *sarama.Config { return newBaseConfig(c.clientID) }
 
 // TopicInfo describes a topic as metadata reports it.

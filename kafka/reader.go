@@ -364,7 +364,7 @@ func (f *fetcher) run() {
 		f.failingSince = time.Time{}
 		throttle := min(res.throttle, readerRetryTimeout)
 		if res.next == f.offset && len(res.buf.records) == 0 {
-			f.reuse(res.buf) // nothing new within fetchMaxWait
+			f.idle = res.buf // nothing new within fetchMaxWait: keep it for the next
 		} else {
 			f.offset = res.next
 			if !f.send(res) {
@@ -437,9 +437,6 @@ func (f *fetcher) spare() *fetchBuf {
 		return nil
 	}
 }
-
-// reuse keeps fb for the next fetch when no result was sent with it.
-func (f *fetcher) reuse(fb *fetchBuf) { f.idle = fb }
 
 // fetchOnce issues one Fetch from f.offset and decodes it. It returns
 // next == f.offset and no records when there was nothing to read.

@@ -196,25 +196,10 @@ func (s *Session) selectBounded(ctx context.Context, st *sql.SelectStmt, w pgwir
 		return err
 	}
 	n := 0
-	width := len(plan.Columns)
-	row := make([]types.Value, width)
 	cfg := s.queryConfig(plan)
-	bw, batched := w.(pgwire.BatchWriter)
 	cfg.Output = func(b *types.Batch) error {
-		if batched {
-			n += b.Len()
-			return bw.Rows(b)
-		}
-		for i := 0; i < b.Len(); i++ {
-			for j := 0; j < width; j++ {
-				row[j] = b.Cols[j].Value(i)
-			}
-			if err := w.Row(row); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
+		n += b.Len()
+		return w.Rows(b)
 	}
 	q, err := exec.Start(ctx, cfg)
 	if err != nil {

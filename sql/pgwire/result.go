@@ -275,7 +275,6 @@ func (w *resultWriter) Row(values []types.Value) error {
 	return w.out.dataRow(w.cols, w.colFormats, values)
 }
 
-// Rows implements BatchWriter.
 func (w *resultWriter) Rows(b *types.Batch) error {
 	if !w.open {
 		return sqlerr.New(sqlerr.InternalError, "pgwire: Rows called before Columns")

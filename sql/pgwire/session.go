@@ -48,19 +48,15 @@ type Session interface {
 type ResultWriter interface {
 	Columns(cols []Column) error
 	Row(values []types.Value) error
+	// Rows sends every row of b (its first len(cols) columns, the columns
+	// of the open statement) as Row would one at a time, reading the
+	// columns in place: for results that come as batches.
+	Rows(b *types.Batch) error
 	// Complete ends the statement with its command tag, e.g. "SELECT 3",
 	// "CREATE STREAM", "SHOW".
 	Complete(tag string) error
 	// Notice sends a NoticeResponse (severity NOTICE) to the client.
 	Notice(msg string) error
-}
-
-// BatchWriter is an optional interface of the ResultWriter a Session is
-// given: Rows sends every row of b (its first len(cols) columns, the columns
-// of the open statement), as Row would one at a time, but reading the
-// columns directly. Sessions that stream large results use it.
-type BatchWriter interface {
-	Rows(b *types.Batch) error
 }
 
 // TxStatuser is an optional interface a Session implements when it tracks

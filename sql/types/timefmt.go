@@ -21,21 +21,8 @@ func FormatTimestampSQL(ms int64) string { return string(AppendTimestampSQL(nil,
 
 // AppendTimestampSQL appends the FormatTimestampSQL form to dst.
 func AppendTimestampSQL(dst []byte, ms int64) []byte {
-	if ms < minFastMs || ms > maxFastMs {
-		t := time.UnixMilli(ms).UTC()
-		if ms%1000 == 0 {
-			return t.AppendFormat(dst, "2006-01-02 15:04:05")
-		}
-		return t.AppendFormat(dst, "2006-01-02 15:04:05.000")
-	}
-	dst = appendDateTime(dst, ms, ' ')
-	if frac := ms % 1000; frac != 0 {
-		if frac < 0 {
-			frac += 1000
-		}
-		dst = append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
-	}
-	return dst
+	var f TimestampFormatter
+	return f.AppendSQL(dst, ms)
 }
 
 // FormatTimestampJSON renders epoch milliseconds as the ISO-8601 UTC string
@@ -47,12 +34,10 @@ func AppendTimestampJSON(dst []byte, ms int64) []byte {
 	if ms < minFastMs || ms > maxFastMs {
 		return time.UnixMilli(ms).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z")
 	}
-	dst = appendDateTime(dst, ms, 'T')
-	frac := ms % 1000
-	if frac < 0 {
-		frac += 1000
-	}
-	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10), 'Z')
+	days, rem := splitDay(ms)
+	dst = appendDate(dst, days)
+	dst = appendClock(dst, 'T', rem)
+	return append(appendMillis(dst, rem), 'Z')
 }
 
 // TimestampFormatter appends TIMESTAMPs in the FormatTimestampSQL form,
@@ -61,55 +46,64 @@ func AppendTimestampJSON(dst []byte, ms int64) []byte {
 // of the cost. The zero value is ready; it is not safe for concurrent use.
 type TimestampFormatter struct {
 	day  int64
-	date [10]byte // "YYYY-MM-DD" of day
+	date [10]byte // "YYYY-MM-DD" of day, when ok
 	ok   bool
 }
 
 // AppendSQL appends ms as AppendTimestampSQL does.
 func (f *TimestampFormatter) AppendSQL(dst []byte, ms int64) []byte {
 	if ms < minFastMs || ms > maxFastMs {
-		return AppendTimestampSQL(dst, ms)
+		t := time.UnixMilli(ms).UTC()
+		if ms%1000 == 0 {
+			return t.AppendFormat(dst, "2006-01-02 15:04:05")
+		}
+		return t.AppendFormat(dst, "2006-01-02 15:04:05.000")
 	}
-	days, rem := ms/msPerDay, ms%msPerDay
-	if rem < 0 {
-		days, rem = days-1, rem+msPerDay
-	}
+	days, rem := splitDay(ms)
 	if !f.ok || days != f.day {
-		y, mo, d := civilFromDays(days)
-		f.date = [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
-			byte('0' + mo/10), byte('0' + mo%10), '-', byte('0' + d/10), byte('0' + d%10)}
+		appendDate(f.date[:0], days)
 		f.day, f.ok = days, true
 	}
-	secs := rem / 1000
-	h, mi, s := secs/3600, secs/60%60, secs%60
-	dst = append(dst, f.date[:]...)
-	dst = append(dst, ' ',
-		byte('0'+h/10), byte('0'+h%10), ':',
-		byte('0'+mi/10), byte('0'+mi%10), ':',
-		byte('0'+s/10), byte('0'+s%10))
-	if frac := rem % 1000; frac != 0 {
-		dst = append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	dst = appendClock(append(dst, f.date[:]...), ' ', rem)
+	if rem%1000 != 0 {
+		dst = appendMillis(dst, rem)
 	}
 	return dst
 }
 
-// appendDateTime appends "YYYY-MM-DD<sep>hh:mm:ss" for ms within years
-// 0000-9999.
-func appendDateTime(dst []byte, ms int64, sep byte) []byte {
-	days, rem := ms/msPerDay, ms%msPerDay
+// splitDay splits epoch milliseconds into days since 1970-01-01 and the
+// milliseconds into that day.
+func splitDay(ms int64) (days, rem int64) {
+	days, rem = ms/msPerDay, ms%msPerDay
 	if rem < 0 {
 		days, rem = days-1, rem+msPerDay
 	}
+	return days, rem
+}
+
+// appendDate appends "YYYY-MM-DD" for a day within years 0000-9999.
+func appendDate(dst []byte, days int64) []byte {
 	y, mo, d := civilFromDays(days)
-	secs := rem / 1000
-	h, mi, s := secs/3600, secs/60%60, secs%60
 	return append(dst,
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+mo/10), byte('0'+mo%10), '-',
-		byte('0'+d/10), byte('0'+d%10), sep,
+		byte('0'+d/10), byte('0'+d%10))
+}
+
+// appendClock appends sep and "hh:mm:ss" for rem milliseconds into a day.
+func appendClock(dst []byte, sep byte, rem int64) []byte {
+	secs := rem / 1000
+	h, mi, s := secs/3600, secs/60%60, secs%60
+	return append(dst, sep,
 		byte('0'+h/10), byte('0'+h%10), ':',
 		byte('0'+mi/10), byte('0'+mi%10), ':',
 		byte('0'+s/10), byte('0'+s%10))
+}
+
+// appendMillis appends ".mmm", the milliseconds of rem.
+func appendMillis(dst []byte, rem int64) []byte {
+	frac := rem % 1000
+	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 }
 
 // civilFromDays turns days since 1970-01-01 into a proleptic Gregorian date

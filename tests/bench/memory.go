@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -309,7 +308,7 @@ func memoryDistinctOnce(h *harness, o options, srv *server, rep *distinctReport)
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for {
-			most = max(most, dirKB(spillDir))
+			most = max(most, diskUsage(spillDir)/1024)
 			select {
 			case <-stopWatch:
 				watched <- most
@@ -374,25 +373,6 @@ func memoryDistinctOnce(h *harness, o options, srv *server, rep *distinctReport)
 	rep.MetTarget = rep.PeakRSSKB < distinctTarget
 	step("%s rows (checked) in %s; RSS %s before the query, peak %s during it", commas(float64(rep.Rows)), round(rep.Wall), mib(rep.RSSBeforeKB), mib(rep.PeakRSSKB))
 	return nil
-}
-
-// dirKB is the disk use of the files under dir (0 if it does not exist).
-func dirKB(dir string) int64 {
-	var n int64
-	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		if info, err := d.Info(); err == nil {
-			if st, ok := info.Sys().(*syscall.Stat_t); ok {
-				n += st.Blocks * 512
-			} else {
-				n += info.Size()
-			}
-		}
-		return nil
-	})
-	return n / 1024
 }
 
 func (r *distinctReport) print(w io.Writer) {
