@@ -128,6 +128,10 @@ type aggCore struct {
 	vbuf       []byte // scratch for encoding a DISTINCT or APPROX value
 	outTypes   []types.Type
 	out        *types.Batch
+	// spare holds deleted groups for newGroup to reuse: only a window
+	// operator whose state is never checkpointed gives them back, since
+	// there nothing refers to a group once its window is purged.
+	spare []*group
 }
 
 func newAggCore(keys []planner.Expr, aggs []planner.AggCall, windowed bool, pol ErrorPolicy) aggCore {
@@ -211,7 +215,14 @@ func (c *aggCore) rowKey(prefix []byte, row int) []byte {
 }
 
 func (c *aggCore) newGroup(row int, start int64) *group {
-	g := &group{keys: make([]types.Value, len(c.keyCols)), start: start, accs: make([]acc, len(c.aggs))}
+	var g *group
+	if n := len(c.spare); n > 0 {
+		g, c.spare[n-1], c.spare = c.spare[n-1], nil, c.spare[:n-1]
+		g.start = start
+		clear(g.accs)
+	} else {
+		g = &group{keys: make([]types.Value, len(c.keyCols)), start: start, accs: make([]acc, len(c.aggs))}
+	}
 	for i, col := range c.keyCols {
 		g.keys[i] = col.Value(row)
 	}

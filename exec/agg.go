@@ -89,8 +89,10 @@ type WindowAgg struct {
 	// emitted again: late updates, and with early emission all updates.
 	changed []*state.Entry[*group]
 	inList  map[*state.Entry[*group]]bool
-	pfx     [16]byte
-	wins    [][2]int64
+	// reuse hands purged groups back to core (state never checkpointed).
+	reuse bool
+	pfx   [16]byte
+	wins  [][2]int64
 }
 
 // WindowOptions are run-time choices of a windowed aggregation.
@@ -99,6 +101,8 @@ type WindowOptions struct {
 	AllowedLateness int64
 	// EmitEarly emits changed open windows at every barrier.
 	EmitEarly bool
+	// State configures the operator's state cache.
+	State state.Options
 }
 
 var _ Operator = (*WindowAgg)(nil)
@@ -115,8 +119,9 @@ func NewWindowAgg(n *planner.WindowAgg, opID string, pol ErrorPolicy, late *atom
 		lateness: opts.AllowedLateness,
 		early:    opts.EmitEarly,
 		inList:   map[*state.Entry[*group]]bool{},
+		reuse:    opts.State.NoCheckpoints,
 	}
-	w.cache = state.NewCache[*group](opID, groupCodec{keyTypes: w.core.keyTypes, aggs: n.Aggs})
+	w.cache = state.NewCacheWith[*group](opID, groupCodec{keyTypes: w.core.keyTypes, aggs: n.Aggs}, opts.State)
 	return w
 }
 
@@ -212,6 +217,9 @@ func (w *WindowAgg) OnWatermark(wm int64, out Collector) error {
 			delete(w.open, end)
 			for _, e := range entries {
 				w.cache.Delete(e)
+				if w.reuse {
+					w.core.spare = append(w.core.spare, e.Val)
+				}
 			}
 		}
 	}

@@ -35,11 +35,12 @@ func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]O
 			}
 			ops = append(ops, NewProject(exprs, pol))
 		case *planner.WindowAgg:
+			st := state.Options{NoCheckpoints: cfg.Store == nil}
 			if n.Window.Kind == planner.Session {
-				ops = append(ops, NewSessionAgg(n, "sessionagg", pol, &cfg.Stats.LateEvents))
+				ops = append(ops, NewSessionAgg(n, "sessionagg", pol, &cfg.Stats.LateEvents, st))
 			} else {
 				ops = append(ops, NewWindowAgg(n, "windowagg", pol, &cfg.Stats.LateEvents,
-					WindowOptions{AllowedLateness: cfg.AllowedLateness, EmitEarly: cfg.Plan.EmitChanges}))
+					WindowOptions{AllowedLateness: cfg.AllowedLateness, EmitEarly: cfg.Plan.EmitChanges, State: st}))
 			}
 		case *planner.HashAgg:
 			ops = append(ops, NewHashAggWith(n, "hashagg", g.bounded, pol, g.stateOptions()))
@@ -56,13 +57,15 @@ func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]O
 // keeps its groups in memory.
 func (g *graph) stateOptions() state.Options {
 	cfg := g.cfg
+	plain := state.Options{NoCheckpoints: cfg.Store == nil}
 	if cfg.StateCacheBytes <= 0 || (cfg.Store == nil && !g.bounded) {
-		return state.Options{}
+		return plain
 	}
-	opts := state.Options{Budget: cfg.StateCacheBytes / int64(max(g.nAgg, 1)), Counters: &cfg.Stats.State}
+	opts := state.Options{Budget: cfg.StateCacheBytes / int64(max(g.nAgg, 1)), Counters: &cfg.Stats.State,
+		NoCheckpoints: plain.NoCheckpoints}
 	if g.bounded {
 		if cfg.Spill == nil {
-			return state.Options{}
+			return plain
 		}
 		opts.Spill = cfg.Spill
 	}

@@ -189,10 +189,6 @@ type graph struct {
 	// outMu serialises a bounded query's output across tasks.
 	outMu  sync.Mutex
 	result *resultStage
-	// exFree holds exchange batches the aggregation tasks have finished
-	// with, for the source tasks to fill again: without it every poll
-	// allocated a batch per aggregation task, most of the query's garbage.
-	exFree chan *types.Batch
 }
 
 // ack is a task's report that it has taken checkpoint epoch.
@@ -295,10 +291,6 @@ func build(ctx context.Context, cfg *Config) (*graph, error) {
 			}
 			g.aggs = append(g.aggs, t)
 		}
-		// Room for the exchange batches that can be out at once: a full
-		// inbox per aggregation task and one being processed by each,
-		// twice over for those the source tasks are filling.
-		g.exFree = make(chan *types.Batch, 2*(aggInbox+1)*nAgg)
 	}
 	for part := range info.Partitions {
 		t, err := g.newSourceTask(ctx, part, starts, ends, lower, exchange, pol)

@@ -40,7 +40,7 @@ type SessionAgg struct {
 var _ Operator = (*SessionAgg)(nil)
 
 // NewSessionAgg builds the operator; opID names its state.
-func NewSessionAgg(n *planner.WindowAgg, opID string, pol ErrorPolicy, late *atomic.Int64) *SessionAgg {
+func NewSessionAgg(n *planner.WindowAgg, opID string, pol ErrorPolicy, late *atomic.Int64, st state.Options) *SessionAgg {
 	aggs := append(append([]planner.AggCall(nil), n.Aggs...),
 		planner.AggCall{Func: planner.AggMax, Arg: n.Window.Time, Type: types.Timestamp})
 	s := &SessionAgg{
@@ -52,7 +52,7 @@ func NewSessionAgg(n *planner.WindowAgg, opID string, pol ErrorPolicy, late *ato
 		late:     late,
 		lastIdx:  len(n.Aggs),
 	}
-	s.cache = state.NewCache[*group](opID, groupCodec{keyTypes: s.core.keyTypes, aggs: aggs})
+	s.cache = state.NewCacheWith[*group](opID, groupCodec{keyTypes: s.core.keyTypes, aggs: aggs}, st)
 	return s
 }
 

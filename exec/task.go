@@ -239,6 +239,9 @@ func (emptySource) Close() error      { return nil }
 
 func (t *sourceTask) run(ctx context.Context) error {
 	lastData := time.Now()
+	if t.exchange != nil {
+		t.exchange.ctx = ctx
+	}
 	for {
 		select {
 		case epoch := <-t.barriers:
@@ -463,11 +466,32 @@ type exchangeOut struct {
 	route   []int32
 	counts  []int
 	kbuf    []byte
+
+	// Exchange batches are credits, as in Flink's credit-based network
+	// stack: each source task owns at most exBatchesPerTarget per
+	// aggregation task, and the aggregation tasks hand them back to free
+	// once processed. With all of them out the source waits for one, so
+	// the batches a query holds are set by its shape, not by how long it
+	// runs or how far the aggregation tasks fall behind, and a slow source
+	// never waits for batches another source holds.
+	free      chan *types.Batch
+	made      int
+	batchRows int
+	ctx       context.Context // the task's, for waiting on free
 }
 
+// exBatchesPerTarget is how many exchange batches a source task owns per
+// aggregation task: one being filled and three on their way or being
+// processed.
+const exBatchesPerTarget = 2
+
 func newExchangeOut(g *graph, from int, keys []planner.Expr, schema []types.Type, needed []bool, pol ErrorPolicy) *exchangeOut {
-	e := &exchangeOut{g: g, from: from, schema: schema, needed: needed, pending: make([]*types.Batch, len(g.aggs)),
-		counts: make([]int, len(g.aggs))}
+	nAgg := len(g.aggs)
+	e := &exchangeOut{g: g, from: from, schema: schema, needed: needed, pending: make([]*types.Batch, nAgg),
+		counts: make([]int, nAgg), free: make(chan *types.Batch, exBatchesPerTarget*nAgg),
+		// A target's share of a source batch, with room for skew; a
+		// batch that gets more grows once and keeps its size.
+		batchRows: min(pollMax, (pollMax+pollMax/4)/nAgg)}
 	for _, k := range keys {
 		e.keys = append(e.keys, compile(k, pol))
 	}
@@ -501,10 +525,9 @@ func (e *exchangeOut) Collect(b *types.Batch) error {
 	}
 	for t, cnt := range e.counts {
 		if cnt > 0 && e.pending[t] == nil {
-			select {
-			case e.pending[t] = <-e.g.exFree:
-			default:
-				e.pending[t] = types.NewBatch(e.schema, max(cnt, 256))
+			var err error
+			if e.pending[t], err = e.take(); err != nil {
+				return err
 			}
 		}
 	}
@@ -522,6 +545,26 @@ func (e *exchangeOut) Collect(b *types.Batch) error {
 		}
 	}
 	return nil
+}
+
+// take returns an empty exchange batch: a free one, a new one while the
+// task owns fewer than its share, or else the next one handed back.
+func (e *exchangeOut) take() (*types.Batch, error) {
+	select {
+	case b := <-e.free:
+		return b, nil
+	default:
+	}
+	if e.made < cap(e.free) {
+		e.made++
+		return types.NewBatch(e.schema, e.batchRows), nil
+	}
+	select {
+	case b := <-e.free:
+		return b, nil
+	case <-e.ctx.Done():
+		return nil, e.ctx.Err()
+	}
 }
 
 func (e *exchangeOut) flush(ctx context.Context) error {
@@ -672,10 +715,10 @@ func (t *aggTask) handle(ctx context.Context, m message) (bool, error) {
 		}
 		// The operators above the exchange keep nothing of a batch once
 		// it is processed (they fold it into state or write it out), so
-		// it goes back to the sources.
+		// it goes back to the source that owns it.
 		m.batch.Reset()
 		select {
-		case t.g.exFree <- m.batch:
+		case t.g.sources[m.from].exchange.free <- m.batch:
 		default:
 		}
 		return false, nil

@@ -97,29 +97,49 @@ func nextBatch(raw []byte) (b recordBatch, rest []byte, partial bool, err error)
 	return b, raw[12+size:], false, nil
 }
 
-// appendRecords appends the batch's records at or after from to out. The
-// records must be decompressed already.
-func (b *recordBatch) appendRecords(out []Record, from int64, partition int32) ([]Record, error) {
-	data := b.records
-	for range b.count {
-		r, rest, err := parseRecord(data)
-		if err != nil {
-			return out, fmt.Errorf("%w at offset %d: %v", ErrCorrupt, b.baseOffset, err)
+// cursor hands out the records of a fetch's data batches in offset order,
+// parsing each as it is asked for: a fetch keeps its batches, not a slice
+// of records, so what a reader holds is the fetched and decompressed bytes
+// and nothing per record.
+type cursor struct {
+	batches   []recordBatch // not started yet; records decompressed
+	cur       recordBatch   // the batch being read
+	data      []byte        // cur's records not read yet
+	left      int32         // how many
+	from      int64         // records before it are skipped
+	partition int32
+}
+
+// next returns the next record, false at the end of the fetch, or a
+// corrupt record's error (after which the cursor is at its end).
+func (c *cursor) next() (r Record, ok bool, err error) {
+	for {
+		if c.left == 0 {
+			if len(c.batches) == 0 {
+				return r, false, nil
+			}
+			c.cur, c.batches = c.batches[0], c.batches[1:]
+			c.data, c.left = c.cur.records, c.cur.count
 		}
-		data = rest
-		r.Offset += b.baseOffset
-		if r.Offset < from {
+		var rest []byte
+		if r, rest, err = parseRecord(c.data); err != nil {
+			c.left, c.batches = 0, nil
+			return r, false, fmt.Errorf("%w at offset %d: %v", ErrCorrupt, c.cur.baseOffset, err)
+		}
+		c.data = rest
+		c.left--
+		r.Offset += c.cur.baseOffset
+		if r.Offset < c.from {
 			continue // compressed batches start before the offset asked
 		}
-		if b.attrs&attrLogAppendTime != 0 {
-			r.Timestamp = b.maxTs
+		if c.cur.attrs&attrLogAppendTime != 0 {
+			r.Timestamp = c.cur.maxTs
 		} else {
-			r.Timestamp += b.baseTimestamp
+			r.Timestamp += c.cur.baseTimestamp
 		}
-		r.Partition = partition
-		out = append(out, r)
+		r.Partition = c.partition
+		return r, true, nil
 	}
-	return out, nil
 }
 
 // parseRecord reads one record: length varint, attributes int8,
@@ -185,12 +205,17 @@ func (b *recordBatch) isAbortMarker() bool {
 // arena is decompression space reused from fetch to fetch. Batches are
 // decompressed into its current chunk while they fit; a batch that does
 // not goes into a new chunk (the records of the batches before it keep the
-// old one alive until the fetch is recycled). reset sizes the chunk for the
-// next fetch from what this one used, so a steady read settles on one
-// chunk per buffer.
+// old one alive until the fetch is recycled). Before each fetch, reserve
+// makes room for what its records are expected to inflate to, so a steady
+// read settles within a few fetches on one chunk per buffer and then
+// allocates nothing.
 type arena struct {
 	chunk []byte
 	used  int // bytes decompressed since the last reset, over all chunks
+	// perRecord is the most bytes per record a batch has inflated to:
+	// walkBatches reserves that much per compressed record of a fetch
+	// before it starts, so a fetch rarely has to move to a new chunk.
+	perRecord int
 }
 
 // minArenaChunk is the first chunk's size: a 256 KiB fetch of JSON
@@ -198,10 +223,17 @@ type arena struct {
 const minArenaChunk = 1 << 20
 
 func (a *arena) reset() {
-	if a.used > cap(a.chunk) {
-		a.chunk = make([]byte, 0, a.used+a.used/4)
-	}
 	a.chunk, a.used = a.chunk[:0], 0
+}
+
+// reserve makes sure the current chunk has n bytes free, starting a new
+// chunk twice that size when it has not: fetches vary (a whole batch, or
+// several up to the fetch size), and a chunk sized for each new largest
+// would be replaced, a little larger, for as long as the reader runs.
+func (a *arena) reserve(n int) {
+	if cap(a.chunk)-len(a.chunk) < n {
+		a.chunk = make([]byte, 0, max(minArenaChunk, 2*n))
+	}
 }
 
 // room returns the free space at the end of the current chunk, at least n
@@ -392,8 +424,29 @@ var zstdDecoder = sync.OnceValue(func() *zstd.Decoder {
 	return d
 })
 
-// walkBatches appends the records of a fetched partition at or after
-// from to out, read_committed, and returns the offset after the last
+// compressedSize counts the records of raw's whole compressed batches and
+// their bytes. It reads headers only; walkBatches checks what it relies
+// on.
+func compressedSize(raw []byte) (records, bytes int) {
+	for len(raw) >= batchHeaderLen {
+		size := int(int32(binary.BigEndian.Uint32(raw[8:])))
+		if size < batchHeaderLen-12 || len(raw) < 12+size {
+			break
+		}
+		attrs := int16(binary.BigEndian.Uint16(raw[21:]))
+		n := int(int32(binary.BigEndian.Uint32(raw[57:])))
+		if attrs&attrControl == 0 && attrs&attrCodecMask != codecNone && n > 0 {
+			records += n
+			bytes += size
+		}
+		raw = raw[12+size:]
+	}
+	return records, bytes
+}
+
+// walkBatches appends the data batches of a fetched partition that hold
+// records at or after from to out, read_committed and decompressed (a
+// cursor reads their records), and returns the offset after the last
 // whole batch (from if there was none) and whether a truncated trailing
 // batch was left out.
 //
@@ -403,13 +456,25 @@ var zstdDecoder = sync.OnceValue(func() *zstd.Decoder {
 // once a transaction of it starts at or before the batch's last offset; its
 // transactional data batches are then skipped until its abort marker (a
 // control batch) clears it. Control batches are never returned.
-func walkBatches(p *fetchPartition, a *arena, partition int32, from int64, out []Record) (_ []Record, next int64, partial bool, err error) {
+func walkBatches(p *fetchPartition, a *arena, from int64, out []recordBatch) (_ []recordBatch, next int64, partial bool, err error) {
 	next = from
 	aborted := p.aborted
 	if len(aborted) > 1 {
 		slices.SortFunc(aborted, func(x, y abortedTxn) int { return cmp.Compare(x.firstOffset, y.firstOffset) })
 	}
 	var abortedPIDs map[int64]struct{}
+	// Size the arena for the whole fetch at once, with room to spare, so
+	// that it reaches its size in a few fetches and then stops
+	// allocating, instead of growing a little at every larger fetch for
+	// as long as the reader runs.
+	compressed, compressedBytes := compressedSize(p.batches)
+	if a.perRecord > 0 {
+		a.reserve(compressed * a.perRecord)
+	} else {
+		// No batch seen yet: guess from the compressed size (JSON
+		// typically compresses 4-8 times).
+		a.reserve(8 * compressedBytes)
+	}
 	out = out[:0]
 	for raw := p.batches; len(raw) > 0; {
 		var b recordBatch
@@ -441,13 +506,13 @@ func walkBatches(p *fetchPartition, a *arena, partition int32, from int64, out [
 			next = b.lastOffset + 1
 			continue
 		}
-		if b.records, err = a.decompress(b.attrs&attrCodecMask, b.records); err != nil {
-			return out, next, false, fmt.Errorf("%w at offset %d: %v", ErrCorrupt, b.baseOffset, err)
+		if codec := b.attrs & attrCodecMask; codec != codecNone {
+			if b.records, err = a.decompress(codec, b.records); err != nil {
+				return out, next, false, fmt.Errorf("%w at offset %d: %v", ErrCorrupt, b.baseOffset, err)
+			}
+			a.perRecord = max(a.perRecord, (len(b.records)+int(b.count)-1)/int(b.count))
 		}
-		out = slices.Grow(out, int(b.count))
-		if out, err = b.appendRecords(out, next, partition); err != nil {
-			return out, next, false, err
-		}
+		out = append(out, b)
 		next = b.lastOffset + 1
 	}
 	return out, next, false, nil

@@ -174,15 +174,26 @@ func testBatch(baseOffset int64, attrs int16, producerID int64, values ...string
 func TestWalkBatches(t *testing.T) {
 	walk := func(raw []byte, from int64) ([]string, int64, bool, error) {
 		var a arena
-		recs, next, partial, err := walkBatches(&fetchPartition{batches: raw}, &a, 0, from, nil)
+		batches, next, partial, err := walkBatches(&fetchPartition{batches: raw}, &a, from, nil)
 		var vals []string
-		for _, r := range recs {
+		c := cursor{batches: batches, from: from}
+		for {
+			r, ok, cerr := c.next()
+			if cerr != nil {
+				return vals, next, partial, cerr
+			}
+			if !ok {
+				break
+			}
 			vals = append(vals, fmt.Sprintf("%d:%s@%d", r.Offset, r.Value, r.Timestamp))
 		}
 		return vals, next, partial, err
 	}
 	two := append(testBatch(10, 0, -1, "a", "b", "c"), testBatch(13, 0, -1)...) // the second is empty
 	three := append(cloneBytes(two), testBatch(14, attrLogAppendTime, -1, "d")...)
+	badRecord := testBatch(10, 0, -1, "a", "b", "c")
+	badRecord[batchHeaderLen+8] = 0x7e // the second record's length: 63
+	binary.BigEndian.PutUint32(badRecord[17:], crc32.Checksum(badRecord[21:], castagnoli))
 	for _, tt := range []struct {
 		name    string
 		raw     []byte
@@ -197,6 +208,9 @@ func TestWalkBatches(t *testing.T) {
 		{"truncated last batch", three[:len(three)-3], 10, "[10:a@1000 11:b@1001 12:c@1002]", 14, true, nil},
 		{"truncated header", three[:len(two)+10], 10, "[10:a@1000 11:b@1001 12:c@1002]", 14, true, nil},
 		{"flipped bit", flip(three, len(two)+62), 10, "[10:a@1000 11:b@1001 12:c@1002]", 14, false, ErrCorrupt},
+		// A batch whose CRC holds but whose second record's length runs
+		// past the batch: the records before it, then the error.
+		{"corrupt record", badRecord, 10, "[10:a@1000]", 13, false, ErrCorrupt},
 	} {
 		got, next, partial, err := walk(tt.raw, tt.from)
 		if fmt.Sprint(got) != tt.want || next != tt.next || partial != tt.partial || !errors.Is(err, tt.err) {

@@ -111,7 +111,10 @@ func (c *fetchConn) roundTrip(req kmsg.Request, buf *[]byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: response of %d bytes", errMalformed, n)
 	}
 	if cap(*buf) < n {
-		*buf = make([]byte, n, n+n/4)
+		// Twice the size: responses vary (one batch whole, or several
+		// up to the fetch size), and a buffer sized for each new
+		// largest would grow for as long as the reader runs.
+		*buf = make([]byte, n, 2*n)
 	}
 	b := (*buf)[:n]
 	if _, err := io.ReadFull(c.nc, b); err != nil {

@@ -81,9 +81,11 @@ type Record struct {
 // Internally one goroutine per reader (the fetcher, started by
 // NewPartitionReader and ended by Close) issues Fetch requests on the
 // reader's own connection to the partition leader (fetch.go) and walks the
-// record batches in place (batch.go), staying one response ahead of Poll.
-// Poll takes decoded records a slice at a time, so the per-record cost is a
-// struct copy rather than a channel hand-off. A response's buffers go back
+// record batches in place (batch.go), checking and decompressing them,
+// staying one response ahead of Poll. Poll parses the records out of a
+// response's batches as it hands them out, so the per-record cost is a
+// parse into the caller's slice rather than a channel hand-off, and a
+// response holds no per-record memory. A response's buffers go back
 // to the fetcher once Poll is called again after handing out its last
 // record, so a steady read reuses the same few buffers.
 type PartitionReader struct {
@@ -106,12 +108,13 @@ type PartitionReader struct {
 	closeOnce  sync.Once
 
 	// Owned by the goroutine calling Poll.
-	pending    *fetchBuf   // the fetch records are being returned from
-	pendingIdx int         // next record of pending.records to return
-	afterPend  int64       // offset after the fetch that filled pending
-	retired    []*fetchBuf // exhausted fetches whose records the caller may still hold
-	err        error       // sticky: the fetcher's terminal error
-	timer      *time.Timer
+	pending   *fetchBuf   // the fetch records are being returned from
+	cur       cursor      // over pending's records
+	afterPend int64       // offset after the fetch that filled pending
+	returned  int64       // offset after the last record returned
+	retired   []*fetchBuf // exhausted fetches whose records the caller may still hold
+	err       error       // sticky: the fetcher's terminal error
+	timer     *time.Timer
 
 	f *fetcher
 }
@@ -129,12 +132,13 @@ type fetchResult struct {
 }
 
 // fetchBuf is the memory of one fetch: the raw response, the arena its
-// compressed batches were decompressed into, and its records, which point
-// into either. Buffers cycle between the fetcher and Poll.
+// compressed batches were decompressed into, and its data batches, whose
+// records point into either. Buffers cycle between the fetcher and Poll.
 type fetchBuf struct {
 	resp    []byte
 	arena   arena
-	records []Record
+	batches []recordBatch
+	from    int64 // the offset the fetch asked for
 }
 
 // NewPartitionReader returns a reader of topic's partition starting at
@@ -170,6 +174,7 @@ func (c *Client) NewPartitionReader(topic string, partition int32, offset int64)
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 		afterPend: offset,
+		returned:  offset,
 	}
 	r.f = &fetcher{
 		c:         c,
@@ -212,11 +217,20 @@ func (r *PartitionReader) Poll(ctx context.Context, buf []Record, max int, wait 
 	}
 	var timeout <-chan time.Time
 	for len(buf) < max {
-		if pend := r.pendingRecords(); r.pendingIdx < len(pend) {
-			n := min(max-len(buf), len(pend)-r.pendingIdx)
-			buf = append(buf, pend[r.pendingIdx:r.pendingIdx+n]...)
-			r.pendingIdx += n
-			continue
+		if r.pending != nil {
+			rec, ok, err := r.cur.next()
+			if ok {
+				buf = append(buf, rec)
+				r.returned = rec.Offset + 1
+				continue
+			}
+			if err != nil {
+				r.err = fmt.Errorf("kafka: read %s/%d: %w", r.topic, r.partition, err)
+				if len(buf) > 0 {
+					return buf, nil
+				}
+				return buf, r.err
+			}
 		}
 		// Take the next decoded fetch if it is ready. Only with nothing
 		// to return yet do we wait for one, arming the timer then.
@@ -262,22 +276,16 @@ func (r *PartitionReader) Poll(ctx context.Context, buf []Record, max int, wait 
 			// Records of it may be in buf: give it back next Poll.
 			r.retired = append(r.retired, r.pending)
 		}
-		r.pending, r.pendingIdx, r.afterPend = res.buf, 0, res.next
+		r.pending, r.afterPend = res.buf, res.next
+		r.cur = cursor{batches: res.buf.batches, from: res.buf.from, partition: r.partition}
 	}
 	return buf, nil
 }
 
-func (r *PartitionReader) pendingRecords() []Record {
-	if r.pending == nil {
-		return nil
-	}
-	return r.pending.records
-}
-
 // release hands a fetch's buffers back to the fetcher for reuse.
 func (r *PartitionReader) release(fb *fetchBuf) {
-	clear(fb.records) // drop references into the buffers
-	fb.records = fb.records[:0]
+	clear(fb.batches) // drop references into the buffers
+	fb.batches = fb.batches[:0]
 	fb.arena.reset()
 	r.free <- fb // never blocks: it has room for every buffer
 }
@@ -287,8 +295,16 @@ func (r *PartitionReader) release(fb *fetchBuf) {
 // aborted records after them. A bounded read of the partition is complete
 // once Position reaches the end offset taken when it started.
 func (r *PartitionReader) Position() int64 {
-	if pend := r.pendingRecords(); r.pendingIdx < len(pend) {
-		return pend[r.pendingIdx].Offset
+	if r.pending != nil {
+		peek := r.cur
+		switch rec, ok, err := peek.next(); {
+		case ok:
+			return rec.Offset
+		case err != nil:
+			// The next Poll reports it; nothing after what was
+			// returned has been read.
+			return r.returned
+		}
 	}
 	return r.afterPend
 }
@@ -363,7 +379,7 @@ func (f *fetcher) run() {
 		}
 		f.failingSince = time.Time{}
 		throttle := min(res.throttle, readerRetryTimeout)
-		if res.next == f.offset && len(res.buf.records) == 0 {
+		if res.next == f.offset && len(res.buf.batches) == 0 {
 			f.idle = res.buf // nothing new within fetchMaxWait: keep it for the next
 		} else {
 			f.offset = res.next
@@ -496,8 +512,8 @@ func (f *fetcher) fetchOnce() (fetchResult, error) {
 		}
 		return fetchResult{}, err
 	}
-	records, next, partial, err := walkBatches(&part, &fb.arena, f.partition, f.offset, fb.records)
-	fb.records = records
+	batches, next, partial, err := walkBatches(&part, &fb.arena, f.offset, fb.batches)
+	fb.batches, fb.from = batches, f.offset
 	if err != nil {
 		f.idle = fb
 		return fetchResult{}, err

@@ -65,6 +65,10 @@ type Options struct {
 	// Counters, if set, also receives the cache's evictions, loads and
 	// spills: one CacheCounters adds up a query's caches for its metrics.
 	Counters *CacheCounters
+	// NoCheckpoints is for a cache that is never flushed (the state of a
+	// bounded or push query): Touch keeps no list of changed entries, so a
+	// deleted entry is garbage at once instead of waiting for a Flush.
+	NoCheckpoints bool
 }
 
 // CacheCounters adds up the traffic of several caches. Safe for concurrent
@@ -114,8 +118,9 @@ type Cache[V any] struct {
 	dirty []*Entry[V]
 	buf   []byte
 
-	mode   cacheMode
-	budget int64
+	mode          cacheMode
+	noCheckpoints bool
+	budget        int64
 	// used is the estimated size of the entries in m (tombstones included).
 	used int64
 	// lru links the evictable entries: lru.next is the most recently used,
@@ -168,7 +173,8 @@ func NewCache[V any](op string, codec Codec[V]) *Cache[V] {
 
 // NewCacheWith returns an empty cache for operator op bounded by opts.
 func NewCacheWith[V any](op string, codec Codec[V], opts Options) *Cache[V] {
-	c := &Cache[V]{op: op, codec: codec, m: map[string]*Entry[V]{}, budget: opts.Budget, counters: opts.Counters}
+	c := &Cache[V]{op: op, codec: codec, m: map[string]*Entry[V]{}, budget: opts.Budget, counters: opts.Counters,
+		noCheckpoints: opts.NoCheckpoints}
 	c.sizer, _ = codec.(Sizer[V])
 	c.lru.next, c.lru.prev = &c.lru, &c.lru
 	if opts.Budget > 0 && opts.Spill != nil {
@@ -298,7 +304,7 @@ func (c *Cache[V]) sizeOf(e *Entry[V]) int64 {
 
 // Touch marks e changed since the last checkpoint.
 func (c *Cache[V]) Touch(e *Entry[V]) {
-	if c.mode == spilling {
+	if c.mode == spilling || c.noCheckpoints {
 		return // no checkpoints
 	}
 	if !e.dirty {

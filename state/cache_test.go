@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"testing"
+	"weak"
 
 	"github.com/streamsql/streamsql/state"
 )
@@ -394,5 +395,43 @@ func TestEntryOverhead(t *testing.T) {
 	}
 	if best < 0.5*state.EntryOverhead || best > 1.5*state.EntryOverhead {
 		t.Errorf("measured overhead %.0f bytes is not within 50%% of EntryOverhead (%d)", best, state.EntryOverhead)
+	}
+}
+
+// TestCacheWithoutCheckpointsFreesDeleted: a cache that is never flushed (a
+// bounded query's window state) lets go of a deleted entry at once; one
+// that checkpoints holds it until the Flush that writes the deletion.
+// Without the option a bounded windowed query kept every window it ever
+// closed until it ended.
+func TestCacheWithoutCheckpointsFreesDeleted(t *testing.T) {
+	for _, tc := range []struct {
+		opts     state.Options
+		wantFree bool
+	}{
+		{state.Options{NoCheckpoints: true}, true},
+		{state.Options{}, false},
+	} {
+		c := state.NewCacheWith[int64]("agg", int64Codec{}, tc.opts)
+		var refs []weak.Pointer[state.Entry[int64]]
+		for i := range 100 {
+			e := c.Insert(fmt.Appendf(nil, "k%d", i), int64(i))
+			c.Touch(e)
+			refs = append(refs, weak.Make(e))
+			c.Delete(e)
+		}
+		runtime.GC()
+		freed := 0
+		for _, r := range refs {
+			if r.Value() == nil {
+				freed++
+			}
+		}
+		if got := freed == len(refs); got != tc.wantFree {
+			t.Errorf("NoCheckpoints=%v: %d of %d deleted entries freed before a Flush", tc.opts.NoCheckpoints, freed, len(refs))
+		}
+		if c.Len() != 0 {
+			t.Errorf("NoCheckpoints=%v: Len %d after deleting everything", tc.opts.NoCheckpoints, c.Len())
+		}
+		runtime.KeepAlive(c)
 	}
 }
