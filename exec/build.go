@@ -48,6 +48,14 @@ func (g *graph) operators(nodes []planner.Node, pol ErrorPolicy, last bool) ([]O
 			return nil, fmt.Errorf("exec: no operator for %T", n)
 		}
 	}
+	// A filter under a projection compacts only the columns it reads.
+	for i := 0; i+1 < len(ops); i++ {
+		if f, ok := ops[i].(*Filter); ok {
+			if p, ok := ops[i+1].(*Project); ok {
+				f.live = p.reads
+			}
+		}
+	}
 	return ops, nil
 }
 

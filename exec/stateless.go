@@ -15,6 +15,9 @@ type Filter struct {
 	set  *exprSet
 	cond evaluator
 	sel  []bool
+	// live marks the columns the operator above reads, when it is a
+	// projection (nil: all): only those are compacted.
+	live []bool
 }
 
 var _ Operator = (*Filter)(nil)
@@ -50,7 +53,7 @@ func (f *Filter) Process(b *types.Batch, out Collector) error {
 		return nil
 	}
 	if kept < n {
-		b.Keep(f.sel)
+		b.KeepLive(f.sel, f.live)
 	}
 	return out.Collect(b)
 }
@@ -63,6 +66,8 @@ type Project struct {
 	exprs []evaluator
 	types []types.Type
 	out   *types.Batch
+	// reads marks the input columns the expressions read.
+	reads []bool
 }
 
 var _ Operator = (*Project)(nil)
@@ -70,9 +75,20 @@ var _ Operator = (*Project)(nil)
 // NewProject compiles a projection.
 func NewProject(exprs []planner.Expr, pol ErrorPolicy) *Project {
 	p := &Project{set: newExprSet(exprs...)}
+	refs := map[int]bool{}
 	for _, e := range exprs {
 		p.exprs = append(p.exprs, p.set.compile(e, pol))
 		p.types = append(p.types, e.Type())
+		planner.ColumnsOf(e, refs)
+	}
+	for i := range refs {
+		if i >= len(p.reads) {
+			p.reads = append(p.reads, make([]bool, i+1-len(p.reads))...)
+		}
+		p.reads[i] = true
+	}
+	if p.reads == nil {
+		p.reads = []bool{} // reads nothing (constants only)
 	}
 	p.out = types.NewBatch(p.types, 0)
 	return p

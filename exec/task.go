@@ -324,7 +324,7 @@ func (t *sourceTask) process(ctx context.Context, recs []kafka.Record) error {
 	}
 	n := len(t.rowRec)
 	for _, c := range t.skipped {
-		c.AppendNulls(n)
+		c.ResetNulls(n)
 	}
 	if n > 0 {
 		// Computed columns come before event time, which may be one.

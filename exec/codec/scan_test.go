@@ -49,7 +49,14 @@ const nexmarkBidMsg = `{"event_type":2,"person":null,"auction":null,"bid":{"auct
 // in the row or the error.
 func checkScannerMatchesTree(t *testing.T, fields []Field, msg []byte) {
 	t.Helper()
-	d, tree := NewJSONDecoder(fields), NewJSONDecoder(fields)
+	checkDecoderMatchesTree(t, NewJSONDecoder(fields), fields, msg)
+}
+
+// checkDecoderMatchesTree is checkScannerMatchesTree with a decoder that may
+// have decoded other messages before (and learned their keys).
+func checkDecoderMatchesTree(t *testing.T, d *JSONDecoder, fields []Field, msg []byte) {
+	t.Helper()
+	tree := NewJSONDecoder(fields)
 	b1 := types.NewBatch(fieldTypes(fields), 1)
 	b2 := types.NewBatch(fieldTypes(fields), 1)
 	err1 := d.Decode(msg, b1)
@@ -100,7 +107,54 @@ func TestScannerMatchesTree(t *testing.T) {
 		for _, msg := range scanCorpus {
 			checkScannerMatchesTree(t, fields, []byte(msg))
 		}
+		// One decoder through the corpus twice, and through messages
+		// whose keys it learned as unknown in other places: what a
+		// decoder has learned never changes a row.
+		warm := NewJSONDecoder(fields)
+		for range 2 {
+			for _, msg := range append(scanCorpus, unknownKeyCorpus...) {
+				checkDecoderMatchesTree(t, warm, fields, []byte(msg))
+			}
+		}
+		// And the scanner itself takes them once it knows their keys
+		// (a scanner that gave up would pass the comparison above).
+		if fields == nil {
+			continue
+		}
+		for _, msg := range unknownKeyCorpus {
+			b := types.NewBatch(fieldTypes(fields), 1)
+			if !warm.sc.scan([]byte(msg)) || !warm.appendSpans([]byte(msg), b) {
+				t.Errorf("%s: the warm scanner did not take it", msg)
+			}
+		}
+		if len(warm.sc.nodes[0].unknown) == 0 {
+			t.Errorf("no unknown top-level keys learned")
+		}
 	}
+}
+
+// unknownKeyCorpus has keys no field reads, seen again in other positions,
+// near a message's end, as prefixes of keys that are read, and escaped.
+var unknownKeyCorpus = []string{
+	`{"zz":1,"i":2,"yy":"a","s":"b"}`, `{"i":3,"zz":{"i":9},"s":"c","yy":[1]}`, `{"s":"d","i":4,"zz":5}`,
+	`{"zz":6}`, `{"yy":7,"zz":8}`, `{"i":5,"zz":9}`, `{"user":1,"user_i":2,"user_id":3,"i":6}`, `{"us":1,"i":7}`,
+	`{"zz":1,"i":8}`, `{"event_typ":1,"event_type":2,"bid":{"pric":1,"price":2,"auctio":3,"auction":4}}`,
+	`{"bid":{"channel":"c","url":"u","price":1,"channel":"d"},"event_type":5}`,
+	`{"bid":{"url":"u","channel":"c"},"person":{"name":"n","dateTime":"2026-11-23 00:00:00.000"}}`,
+}
+
+// warmDecoders are FuzzScannerMatchesTree's long-lived decoders, one per
+// field set: each fuzz input also goes through a decoder that has seen the
+// inputs before it.
+var warmDecoders = map[*Field]*JSONDecoder{}
+
+func warmDecoder(fields []Field) *JSONDecoder {
+	d := warmDecoders[&fields[0]]
+	if d == nil {
+		d = NewJSONDecoder(fields)
+		warmDecoders[&fields[0]] = d
+	}
+	return d
 }
 
 // TestScannerTakesWellFormed: the fast path really runs on well-formed
@@ -142,8 +196,13 @@ func FuzzScannerMatchesTree(f *testing.F) {
 	for _, s := range scanCorpus {
 		f.Add([]byte(s))
 	}
+	for _, s := range unknownKeyCorpus {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		checkScannerMatchesTree(t, fuzzFields, msg)
 		checkScannerMatchesTree(t, nestedFields, msg)
+		checkDecoderMatchesTree(t, warmDecoder(fuzzFields), fuzzFields, msg)
+		checkDecoderMatchesTree(t, warmDecoder(nestedFields), nestedFields, msg)
 	})
 }

@@ -1,6 +1,10 @@
 package types
 
-import "slices"
+import (
+	"bytes"
+	"slices"
+	"unsafe"
+)
 
 // RowKind says what a row means to a consumer of a changelog stream. Append-only
 // streams carry only Insert; an upsert stream uses UpdateAfter and Delete (a
@@ -201,7 +205,13 @@ func (c *Column) Truncate(n int) {
 }
 
 // allTrue reports whether every entry of bs is true.
-func allTrue(bs []bool) bool { return !slices.Contains(bs, false) }
+func allTrue(bs []bool) bool {
+	if len(bs) == 0 {
+		return true
+	}
+	// A bool is one byte, 0 or 1: look for a zero byte the fast way.
+	return bytes.IndexByte(unsafe.Slice((*byte)(unsafe.Pointer(&bs[0])), len(bs)), 0) < 0
+}
 
 // Batch is a set of rows stored column by column: the unit that flows between
 // operators. Keys carries each row's Kafka message key (nil entries for none)
@@ -249,7 +259,12 @@ func (b *Batch) Reset() {
 // Keep compacts the batch in place to the rows whose sel entry is true. It
 // lists the kept rows once, then moves each column's values in one typed
 // loop.
-func (b *Batch) Keep(sel []bool) {
+func (b *Batch) Keep(sel []bool) { b.KeepLive(sel, nil) }
+
+// KeepLive is Keep for a batch of which only the columns live marks will
+// be read again (nil: all of them): the others are cut to the new length
+// without being compacted, so their rows no longer line up.
+func (b *Batch) KeepLive(sel, live []bool) {
 	idx := b.idx[:0]
 	for i, ok := range sel {
 		if ok {
@@ -261,8 +276,12 @@ func (b *Batch) Keep(sel []bool) {
 	for from < len(idx) && idx[from] == int32(from) {
 		from++
 	}
-	for _, c := range b.Cols {
-		c.gather(idx, from)
+	for j, c := range b.Cols {
+		if live == nil || (j < len(live) && live[j]) {
+			c.gather(idx, from)
+		} else {
+			c.Truncate(len(idx))
+		}
 	}
 	if b.Keys != nil {
 		for j, i := range idx[from:] {
@@ -293,6 +312,39 @@ func (b *Batch) AppendRow(row []Value) {
 	for j, c := range b.Cols {
 		c.Append(row[j])
 	}
+}
+
+// ResetNulls makes the column n NULLs. A column refilled with NULLs batch
+// after batch (a source's column that no query reads) keeps them in its
+// backing arrays, so then it only reslices: the values under a NULL are
+// never read, and only the NULL flags are checked.
+func (c *Column) ResetNulls(n int) {
+	if cap(c.Nulls) >= n && allTrue(c.Nulls[:n]) {
+		switch c.Type {
+		case Double:
+			if cap(c.Floats) >= n {
+				c.Nulls, c.Floats = c.Nulls[:n], c.Floats[:n]
+				return
+			}
+		case Varchar:
+			if cap(c.Strs) >= n {
+				c.Nulls, c.Strs = c.Nulls[:n], c.Strs[:n]
+				return
+			}
+		case Boolean:
+			if cap(c.Bools) >= n {
+				c.Nulls, c.Bools = c.Nulls[:n], c.Bools[:n]
+				return
+			}
+		default:
+			if cap(c.Ints) >= n {
+				c.Nulls, c.Ints = c.Nulls[:n], c.Ints[:n]
+				return
+			}
+		}
+	}
+	c.Reset()
+	c.AppendNulls(n)
 }
 
 // AppendNulls adds k NULL rows.

@@ -42,7 +42,18 @@ func TestBatchKeep(t *testing.T) {
 				sel[i] = rng.IntN(3) > 0
 			}
 		}
-		b.Keep(sel)
+		// Every third trial only some columns are live (the mask may be
+		// shorter than the schema: the rest are dead).
+		var live []bool
+		if trial%3 == 1 {
+			live = make([]bool, rng.IntN(len(schema)+1))
+			for j := range live {
+				live[j] = rng.IntN(2) == 0
+			}
+			b.KeepLive(sel, live)
+		} else {
+			b.Keep(sel)
+		}
 		var want []int
 		for i, ok := range sel {
 			if ok {
@@ -52,8 +63,19 @@ func TestBatchKeep(t *testing.T) {
 		if b.Len() != len(want) || len(b.Keys) != len(want) || len(b.Kinds) != len(want) {
 			t.Fatalf("trial %d: %d rows, %d keys, %d kinds; want %d", trial, b.Len(), len(b.Keys), len(b.Kinds), len(want))
 		}
+		for k, c := range b.Cols {
+			if c.Len() != len(want) {
+				t.Fatalf("trial %d: column %d has %d rows; want %d", trial, k, c.Len(), len(want))
+			}
+		}
 		for j, i := range want {
-			if got := b.Row(j); !slices.Equal(got, rows[i]) {
+			got := b.Row(j)
+			for k := range got {
+				if live != nil && (k >= len(live) || !live[k]) {
+					got[k] = rows[i][k] // a dead column: not compacted
+				}
+			}
+			if !slices.Equal(got, rows[i]) {
 				t.Fatalf("trial %d: row %d = %v; want row %d %v", trial, j, got, i, rows[i])
 			}
 			if b.Keys[j][0] != byte(i) || b.Kinds[j] != RowKind(i%2) {
@@ -91,5 +113,37 @@ func BenchmarkBatchKeep(b *testing.B) {
 			w.Ints, w.Strs, w.Nulls = append(w.Ints[:0], c.Ints...), append(w.Strs[:0], c.Strs...), append(w.Nulls[:0], c.Nulls...)
 		}
 		work.Keep(sel)
+	}
+}
+
+// TestResetNulls: a column made NULLs again and again reuses what its
+// backing arrays hold, but never shows a value left there by other use.
+func TestResetNulls(t *testing.T) {
+	for _, typ := range []Type{Bigint, Double, Varchar, Boolean, Timestamp} {
+		c := NewColumn(typ, 0)
+		check := func(step string, n int) {
+			t.Helper()
+			if c.Len() != n {
+				t.Fatalf("%v %s: %d rows; want %d", typ, step, c.Len(), n)
+			}
+			for i := range n {
+				if v := c.Value(i); !v.Null {
+					t.Fatalf("%v %s: row %d = %v; want NULL", typ, step, i, v)
+				}
+			}
+		}
+		c.ResetNulls(100)
+		check("first fill", 100)
+		c.Reset()
+		c.ResetNulls(60) // within what the arrays hold
+		check("refill", 60)
+		c.Reset()
+		c.Append(Value{Type: typ, I: 1, F: 1, S: "x"}) // a value in the backing arrays
+		c.Reset()
+		c.ResetNulls(80)
+		check("after a value", 80)
+		c.Reset()
+		c.ResetNulls(500) // more than they hold
+		check("grown", 500)
 	}
 }

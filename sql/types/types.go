@@ -159,6 +159,9 @@ func AppendFloat(dst []byte, f float64) []byte {
 	case math.IsNaN(f):
 		return append(dst, "NaN"...)
 	}
+	if out, ok := appendShortDecimal(dst, f); ok {
+		return out
+	}
 	var buf [64]byte                                  // the exponent form, then its digits run together
 	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64) // [-]d[.ddd]e±dd[d]
 	at := len(e) - 1
@@ -203,6 +206,58 @@ func AppendFloat(dst []byte, f float64) []byte {
 	dst = append(dst, '.')
 	return append(dst, digits[exp+1:]...)
 }
+
+// appendShortDecimal is AppendFloat's fast path for the values results are
+// mostly made of: those that are exactly what a decimal with at most
+// maxShortDecimals fractional digits parses to, such as 0.908 * price or a
+// sum of cents. It looks for the fewest fractional digits k such that the
+// integer r nearest to |f|*10^k gives back f as r/10^k: that decimal is
+// the shortest that round-trips, which is what the shortest conversion
+// prints. r is kept below 2^50, where f*10^k is within 1/8 of its exact
+// value and at most one integer can round-trip, so r is that integer; and
+// |f| is kept within [1e-3, 1e14), well inside PostgreSQL's plain range.
+// Zero (whose sign PostgreSQL prints) and everything else take the
+// shortest conversion.
+func appendShortDecimal(dst []byte, f float64) ([]byte, bool) {
+	a := math.Abs(f)
+	if !(a >= 1e-3 && a < 1e14) {
+		return dst, false
+	}
+	for k, p := range shortDecimalPow10 {
+		m := a * p
+		if m >= 1<<50 {
+			return dst, false
+		}
+		r := math.Round(m)
+		if r/p != a {
+			continue
+		}
+		if f < 0 {
+			dst = append(dst, '-')
+		}
+		var buf [24]byte
+		digits := AppendInt(buf[:0], int64(r))
+		switch {
+		case k == 0:
+			return append(dst, digits...), true
+		case len(digits) > k:
+			dst = append(dst, digits[:len(digits)-k]...)
+			dst = append(dst, '.')
+			return append(dst, digits[len(digits)-k:]...), true
+		}
+		dst = append(dst, '0', '.')
+		for range k - len(digits) {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits...), true
+	}
+	return dst, false
+}
+
+// maxShortDecimals is how many fractional digits appendShortDecimal tries.
+const maxShortDecimals = 4
+
+var shortDecimalPow10 = [maxShortDecimals + 1]float64{1, 10, 100, 1000, 10000}
 
 // FormatInterval renders milliseconds as PostgreSQL's interval text, e.g.
 // "00:01:00" or "1 day 02:00:00.5".

@@ -54,6 +54,20 @@ func TestAppendFloatMatchesReference(t *testing.T) {
 		vals = append(vals, math.Float64frombits(rng.Uint64()), (rng.Float64()-0.5)*math.Pow(10, float64(rng.IntN(24)-6)),
 			float64(rng.Int64N(1e9))/1000)
 	}
+	// Decimals of every size up to where the fast path stops (r < 2^50,
+	// |f| < 1e14): short ones it takes, and near-misses it must hand on.
+	pow10 := []float64{1, 10, 100, 1e3, 1e4, 1e5, 1e6}
+	for range 1_000_000 {
+		k := rng.IntN(len(pow10))
+		n := rng.Int64N(1 << uint(1+rng.IntN(53)))
+		d := float64(n) / pow10[k]
+		vals = append(vals, d, -d, 0.908*float64(rng.Int64N(1e9)), math.Nextafter(d, math.Inf(1)), d*1.0000000000000002)
+	}
+	for _, edge := range []float64{1e-3, 1e14, float64(1<<50) / 1e4, float64(1<<50) / 1e3, float64(1<<50) / 10} {
+		for _, f := range []float64{edge, math.Nextafter(edge, 0), math.Nextafter(edge, math.Inf(1))} {
+			vals = append(vals, f, -f)
+		}
+	}
 	for _, f := range vals {
 		want := formatFloatRef(f)
 		if got := AppendFloat([]byte("x"), f); string(got) != "x"+want {
@@ -63,5 +77,19 @@ func TestAppendFloatMatchesReference(t *testing.T) {
 	dst := make([]byte, 0, 64)
 	if n := testing.AllocsPerRun(100, func() { dst = AppendFloat(dst[:0], 15621316.444) }); n != 0 {
 		t.Errorf("AppendFloat allocates %v times", n)
+	}
+}
+
+func BenchmarkAppendFloat(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		f    float64
+	}{{"decimal", 0.908 * 17204093}, {"integer", 17204093}, {"third", 1.0 / 3}, {"large", 1.5e300}} {
+		b.Run(c.name, func(b *testing.B) {
+			dst := make([]byte, 0, 64)
+			for range b.N {
+				dst = AppendFloat(dst[:0], c.f)
+			}
+		})
 	}
 }
