@@ -463,7 +463,7 @@ func run(o options) (err error) {
 
 	step("producing %s events into topic %q (%d partitions) with %s; %s", commas(float64(o.events)), topic, o.partitions, o.producer, o.gen)
 	g := newGenerator(o.gen, o.partitions)
-	prod, err := produce(o.producer, srv.brokerAddr, topic, int32(o.partitions), o.events, g)
+	prod, err := produce(o.producer, srv.brokerAddr, topic, int32(o.partitions), o.events, g, produceBatchBytes)
 	if err != nil {
 		return fmt.Errorf("producing: %w", err)
 	}

@@ -261,7 +261,7 @@ func runNexmark(o options) (err error) {
 	step("producing %s Nexmark events into topic %q (%d partitions) with %s; %s events per second of event time",
 		commas(float64(o.events)), topic, o.partitions, o.producer, commas(float64(o.nexmarkTimeTPS)))
 	src := newNexmarkSource(o.nexmarkTimeTPS)
-	prod, err := produce(o.producer, srv.brokerAddr, topic, int32(o.partitions), o.events, src)
+	prod, err := produce(o.producer, srv.brokerAddr, topic, int32(o.partitions), o.events, src, produceBatchBytes)
 	if err != nil {
 		return fmt.Errorf("producing: %w", err)
 	}

@@ -22,7 +22,8 @@ type produceResult struct {
 	EventsPerS float64       `json:"events_per_s"`
 }
 
-// Producer tuning, shared by both clients: lz4 batches of up to 1 MiB,
+// Producer tuning, shared by both clients: lz4 batches of up to 1 MiB
+// (produce's batchBytes; the memory mode uses less, see memoryBatchBytes),
 // several produce requests in flight, acks from the leader only and no
 // idempotence (nothing here retries into duplicates that matter: the query
 // check would catch them).
@@ -34,7 +35,7 @@ const (
 
 // produce writes n events round-robin over the topic's partitions with the
 // named client and waits until all are acknowledged.
-func produce(kind, broker, topic string, partitions int32, n int64, g valueSource) (produceResult, error) {
+func produce(kind, broker, topic string, partitions int32, n int64, g valueSource, batchBytes int) (produceResult, error) {
 	start := time.Now()
 	var (
 		err   error
@@ -42,9 +43,9 @@ func produce(kind, broker, topic string, partitions int32, n int64, g valueSourc
 	)
 	switch kind {
 	case "kgo":
-		bytes, err = produceKgo(broker, topic, partitions, n, g)
+		bytes, err = produceKgo(broker, topic, partitions, n, g, batchBytes)
 	case "sarama":
-		bytes, err = produceSarama(broker, topic, partitions, n, g)
+		bytes, err = produceSarama(broker, topic, partitions, n, g, batchBytes)
 	default:
 		err = fmt.Errorf("-producer %q: want kgo or sarama", kind)
 	}
@@ -58,13 +59,13 @@ func produce(kind, broker, topic string, partitions int32, n int64, g valueSourc
 
 // produceKgo uses franz-go's kgo client, which builds one batch per partition
 // and compresses it once, with little per-record work.
-func produceKgo(broker, topic string, partitions int32, n int64, g valueSource) (int64, error) {
+func produceKgo(broker, topic string, partitions int32, n int64, g valueSource, batchBytes int) (int64, error) {
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(broker),
 		kgo.DefaultProduceTopic(topic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerBatchCompression(kgo.Lz4Compression()),
-		kgo.ProducerBatchMaxBytes(produceBatchBytes),
+		kgo.ProducerBatchMaxBytes(int32(batchBytes)),
 		kgo.ProducerLinger(produceLinger),
 		kgo.MaxBufferedRecords(500_000),
 		kgo.MaxProduceRequestsInflightPerBroker(produceInFlight),
@@ -106,7 +107,7 @@ func produceKgo(broker, topic string, partitions int32, n int64, g valueSource) 
 }
 
 // produceSarama uses sarama's AsyncProducer, for comparison with kgo.
-func produceSarama(broker, topic string, partitions int32, n int64, g valueSource) (int64, error) {
+func produceSarama(broker, topic string, partitions int32, n int64, g valueSource, batchBytes int) (int64, error) {
 	conf := sarama.NewConfig()
 	conf.Version = sarama.V4_1_0_0
 	conf.Producer.Partitioner = sarama.NewManualPartitioner
@@ -114,10 +115,10 @@ func produceSarama(broker, topic string, partitions int32, n int64, g valueSourc
 	conf.Producer.RequiredAcks = sarama.WaitForLocal
 	conf.Producer.Return.Successes = false
 	conf.Producer.Return.Errors = true
-	conf.Producer.Flush.Bytes = produceBatchBytes
+	conf.Producer.Flush.Bytes = batchBytes
 	conf.Producer.Flush.Messages = 10_000
 	conf.Producer.Flush.Frequency = produceLinger
-	conf.Producer.MaxMessageBytes = produceBatchBytes
+	conf.Producer.MaxMessageBytes = batchBytes
 	conf.Net.MaxOpenRequests = produceInFlight
 	conf.ChannelBufferSize = 65536
 	p, err := sarama.NewAsyncProducer([]string{broker}, conf)
