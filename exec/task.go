@@ -536,7 +536,7 @@ func (e *exchangeOut) Collect(b *types.Batch) error {
 		if !e.needed[j] {
 			for t, cnt := range e.counts {
 				if cnt > 0 {
-					e.pending[t].Cols[j].AppendNulls(cnt)
+					e.pending[t].Cols[j].ExtendNulls(cnt)
 				}
 			}
 			continue

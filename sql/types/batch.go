@@ -314,37 +314,45 @@ func (b *Batch) AppendRow(row []Value) {
 	}
 }
 
-// ResetNulls makes the column n NULLs. A column refilled with NULLs batch
-// after batch (a source's column that no query reads) keeps them in its
-// backing arrays, so then it only reslices: the values under a NULL are
-// never read, and only the NULL flags are checked.
+// ResetNulls makes the column n NULLs, as Reset and ExtendNulls.
 func (c *Column) ResetNulls(n int) {
-	if cap(c.Nulls) >= n && allTrue(c.Nulls[:n]) {
+	c.Reset()
+	c.ExtendNulls(n)
+}
+
+// ExtendNulls adds k NULL rows to a column that nothing reads (a source's
+// column no query reads, an exchange column no operator above it reads).
+// Such a column is refilled with NULLs batch after batch, and its backing
+// arrays keep them: when the k entries past its end already are NULL it
+// only reslices, leaving whatever values lie under them. Otherwise it is
+// AppendNulls.
+func (c *Column) ExtendNulls(k int) {
+	n := len(c.Nulls)
+	if cap(c.Nulls)-n >= k && allTrue(c.Nulls[n:n+k]) {
 		switch c.Type {
 		case Double:
-			if cap(c.Floats) >= n {
-				c.Nulls, c.Floats = c.Nulls[:n], c.Floats[:n]
+			if cap(c.Floats) >= n+k && len(c.Floats) == n {
+				c.Nulls, c.Floats = c.Nulls[:n+k], c.Floats[:n+k]
 				return
 			}
 		case Varchar:
-			if cap(c.Strs) >= n {
-				c.Nulls, c.Strs = c.Nulls[:n], c.Strs[:n]
+			if cap(c.Strs) >= n+k && len(c.Strs) == n {
+				c.Nulls, c.Strs = c.Nulls[:n+k], c.Strs[:n+k]
 				return
 			}
 		case Boolean:
-			if cap(c.Bools) >= n {
-				c.Nulls, c.Bools = c.Nulls[:n], c.Bools[:n]
+			if cap(c.Bools) >= n+k && len(c.Bools) == n {
+				c.Nulls, c.Bools = c.Nulls[:n+k], c.Bools[:n+k]
 				return
 			}
 		default:
-			if cap(c.Ints) >= n {
-				c.Nulls, c.Ints = c.Nulls[:n], c.Ints[:n]
+			if cap(c.Ints) >= n+k && len(c.Ints) == n {
+				c.Nulls, c.Ints = c.Nulls[:n+k], c.Ints[:n+k]
 				return
 			}
 		}
 	}
-	c.Reset()
-	c.AppendNulls(n)
+	c.AppendNulls(k)
 }
 
 // AppendNulls adds k NULL rows.

@@ -145,5 +145,13 @@ func TestResetNulls(t *testing.T) {
 		c.Reset()
 		c.ResetNulls(500) // more than they hold
 		check("grown", 500)
+		c.Reset()
+		c.ExtendNulls(30)
+		c.ExtendNulls(40) // appended to, within what the arrays hold
+		check("extended", 70)
+		c.Append(Value{Type: typ, I: 1, F: 1, S: "x"})
+		c.Reset()
+		c.ExtendNulls(20)
+		check("extended after a value", 20)
 	}
 }
