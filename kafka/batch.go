@@ -218,8 +218,8 @@ type arena struct {
 	perRecord int
 }
 
-// minArenaChunk is the first chunk's size: a 256 KiB fetch of JSON
-// typically decompresses to 1-2 MiB.
+// minArenaChunk is the smallest chunk: a 128 KiB fetch of JSON typically
+// decompresses to 0.4-1 MB.
 const minArenaChunk = 1 << 20
 
 func (a *arena) reset() {
