@@ -211,7 +211,6 @@ func (b *recordBatch) isAbortMarker() bool {
 // allocates nothing.
 type arena struct {
 	chunk []byte
-	used  int // bytes decompressed since the last reset, over all chunks
 	// perRecord is the most bytes per record a batch has inflated to:
 	// walkBatches reserves that much per compressed record of a fetch
 	// before it starts, so a fetch rarely has to move to a new chunk.
@@ -223,7 +222,7 @@ type arena struct {
 const minArenaChunk = 1 << 20
 
 func (a *arena) reset() {
-	a.chunk, a.used = a.chunk[:0], 0
+	a.chunk = a.chunk[:0]
 }
 
 // reserve makes sure the current chunk has n bytes free, starting a new
@@ -257,7 +256,6 @@ func (a *arena) room(n int, keep []byte) (newKeep, free []byte) {
 // wrote extends out and the chunk by the n bytes just written at its end.
 func (a *arena) wrote(out []byte, n int) []byte {
 	a.chunk = a.chunk[:len(a.chunk)+n]
-	a.used += n
 	return out[:len(out)+n]
 }
 
@@ -289,11 +287,10 @@ func (a *arena) decompress(codec int16, src []byte) ([]byte, error) {
 }
 
 // took accounts for out, written at the end of the current chunk or, when
-// it did not fit, allocated by the decoder: then the next chunk is made
-// big enough for it.
+// it did not fit, allocated by the decoder (the next fetch's reserve,
+// sized from perRecord, then makes room for such a batch).
 func (a *arena) took(out []byte) []byte {
 	free := a.chunk[len(a.chunk):cap(a.chunk)]
-	a.used += len(out)
 	if len(out) > 0 && len(free) >= len(out) && &free[0] == &out[0] {
 		a.chunk = a.chunk[:len(a.chunk)+len(out)]
 	}

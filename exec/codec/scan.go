@@ -154,7 +154,6 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 		// Producers write keys in a steady order: start where the last
 		// match left off.
 		nd := &sc.nodes[node+1]
-		known := false // msg's key is one of nd.unknown
 		for j, c := nd.hint, 0; c < len(children); j, c = j+1, c+1 {
 			if j == len(children) {
 				j = 0
@@ -162,12 +161,12 @@ func (sc *scanner) object(msg []byte, i, node, depth int) (int, bool) {
 			if c == 1 && len(nd.unknown) > 0 {
 				for u := range nd.unknown {
 					if m, _ := nd.unknown[u].match(msg, kStart); m {
-						kEnd, known = kStart+nd.unknown[u].n-1, true
+						kEnd = kStart + nd.unknown[u].n - 1
 						break
 					}
 				}
-				if known {
-					break
+				if kEnd >= 0 {
+					break // a key no child reads
 				}
 			}
 			s := children[j]
